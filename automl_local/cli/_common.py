@@ -1,0 +1,121 @@
+"""What every command shares: backend/workspace options, output, error handling."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from automl_local.exceptions import AutoMLError
+
+__all__ = [
+    "backend_options",
+    "echo_json",
+    "fail",
+    "get_ml_client",
+    "output_option",
+    "run_cli",
+    "to_jsonable",
+]
+
+
+def run_cli(group: click.Group, argv: list[str] | None) -> int:
+    """Run the click group; user mistakes become one line on stderr and exit 2."""
+    try:
+        group.main(args=argv, prog_name="automl-local", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except AutoMLError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        return 130
+    return 0
+
+
+def fail(message: str) -> None:
+    """Raise a user error from inside a command (exit 2, no traceback)."""
+    raise AutoMLError(message)
+
+
+def backend_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--backend`` and ``--workspace``, as every command takes them."""
+
+    @click.option(
+        "--backend",
+        type=click.Choice(["local", "azure"]),
+        default=lambda: os.environ.get("AUTOML_BACKEND", "local"),
+        show_default="$AUTOML_BACKEND or local",
+        help="Where to run: this machine, or the Azure ML workspace.",
+    )
+    @click.option(
+        "--workspace",
+        "-w",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="Local workspace folder (default $AUTOML_LOCAL_WORKSPACE or ./.automl).",
+    )
+    @functools.wraps(fn)
+    def wrapper(*args: Any, backend: str, workspace: str | None, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        ctx.meta["backend"] = backend
+        ctx.meta["workspace"] = workspace
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def output_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--output", "-o", type=click.Choice(["table", "json"]), default="table",
+        show_default=True, help="Human-readable table, or JSON for scripts.",
+    )(fn)
+
+
+def get_ml_client() -> Any:
+    """The client for the current command's ``--backend`` / ``--workspace``."""
+    from backends import get_client
+
+    ctx = click.get_current_context()
+    backend = ctx.meta.get("backend", "local")
+    if backend == "local":
+        return get_client("local", workspace=ctx.meta.get("workspace"))
+    return get_client(backend)
+
+
+def to_jsonable(entity: Any) -> Any:
+    """An azure-ai-ml entity (or anything) as plain JSON data."""
+    if entity is None or isinstance(entity, str | int | float | bool):
+        return entity
+    if isinstance(entity, dict):
+        return {str(k): to_jsonable(v) for k, v in entity.items()}
+    if isinstance(entity, list | tuple):
+        return [to_jsonable(v) for v in entity]
+    if hasattr(entity, "_to_dict"):
+        try:
+            return entity._to_dict()
+        except Exception:  # some entities cannot dump without a workspace
+            pass
+    if hasattr(entity, "__dict__"):
+        return {k: to_jsonable(v) for k, v in vars(entity).items() if not k.startswith("_")}
+    return str(entity)
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(to_jsonable(data), indent=2, default=str))
+
+
+def stderr_is_tty() -> bool:
+    return sys.stderr.isatty()

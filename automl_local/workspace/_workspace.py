@@ -1,0 +1,59 @@
+"""Paths and stores of one workspace folder."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+from automl_local.workspace._catalogue import Catalogue
+
+__all__ = ["Workspace", "default_workspace_path"]
+
+ENV_WORKSPACE = "AUTOML_LOCAL_WORKSPACE"
+
+
+def default_workspace_path() -> Path:
+    return Path(os.environ.get(ENV_WORKSPACE) or ".automl")
+
+
+class Workspace:
+    """A folder holding the tracking store, the catalogue and job/endpoint files.
+
+    Cheap to construct: nothing heavy (MLflow, Optuna) is imported until used,
+    so the CLI stays fast.
+    """
+
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        self.root = Path(root) if root is not None else default_workspace_path()
+        self.root = self.root.expanduser().resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def __repr__(self) -> str:
+        return f"Workspace({str(self.root)!r})"
+
+    @cached_property
+    def catalogue(self) -> Catalogue:
+        return Catalogue(self.root / "catalogue.db")
+
+    @property
+    def tracking_uri(self) -> str:
+        """``MLFLOW_TRACKING_URI`` wins, so any MLflow server can be the store."""
+        return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{self.root / 'mlflow.db'}"
+
+    @property
+    def artifact_root(self) -> Path:
+        return self.root / "mlartifacts"
+
+    @property
+    def optuna_storage(self) -> str:
+        return f"sqlite:///{self.root / 'optuna.db'}"
+
+    def job_dir(self, name: str) -> Path:
+        return self.root / "jobs" / name
+
+    def endpoint_dir(self, name: str) -> Path:
+        return self.root / "endpoints" / name
+
+    def data_dir(self) -> Path:
+        return self.root / "data"

@@ -1,0 +1,40 @@
+"""Backends: one factory, the same MLClient-shaped client for local and Azure.
+
+    from backends import get_client
+    ml = get_client("local", workspace=".automl")   # or get_client("azure", ...)
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from automl_local.exceptions import ConfigError
+from backends.base import BaseClient, LocalPoller
+
+__all__ = ["BACKENDS", "BaseClient", "LocalPoller", "get_client"]
+
+BACKENDS = ("local", "azure")
+ENV_BACKEND = "AUTOML_BACKEND"
+
+
+def get_client(backend: str | None = None, **kwargs: Any) -> BaseClient:
+    """Return a client for ``backend`` (default ``$AUTOML_BACKEND``, else ``local``).
+
+    ``local`` takes ``workspace=PATH``; ``azure`` takes ``subscription_id``,
+    ``resource_group_name``, ``workspace_name`` and ``credential`` (or reads
+    them from the environment / ``config.json`` as ``MLClient.from_config``).
+    """
+    name = (backend or os.environ.get(ENV_BACKEND) or "local").strip().lower()
+    if name == "local":
+        from backends.local import LocalClient
+
+        return LocalClient(**kwargs)
+    if name == "azure":
+        from backends.azure import AzureClient
+
+        return AzureClient(**kwargs)
+    raise ConfigError(
+        f"backend {name!r} is not known. Use one of: {', '.join(BACKENDS)} "
+        f"(flag --backend or environment variable {ENV_BACKEND})."
+    )

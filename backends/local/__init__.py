@@ -1,0 +1,64 @@
+"""The local backend: azure-ai-ml entities in, the local engine and workspace behind."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from typing import Any
+
+from automl_local.workspace import Workspace
+from backends.base import BaseClient
+
+__all__ = ["LocalClient"]
+
+
+class LocalClient(BaseClient):
+    """``MLClient`` over a local workspace folder.
+
+    Operation groups are built on first use, so a client that only lists
+    jobs never imports the serving stack, and vice versa.
+    """
+
+    backend = "local"
+
+    def __init__(self, workspace: str | os.PathLike[str] | Workspace | None = None, **_: Any) -> None:
+        self.workspace = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
+
+    def __repr__(self) -> str:
+        return f"LocalClient(workspace={str(self.workspace.root)!r})"
+
+    @cached_property
+    def jobs(self) -> Any:  # type: ignore[override]
+        from backends.local._jobs import LocalJobOperations
+
+        return LocalJobOperations(self)
+
+    @cached_property
+    def data(self) -> Any:  # type: ignore[override]
+        from backends.local._data import LocalDataOperations
+
+        return LocalDataOperations(self)
+
+    @cached_property
+    def models(self) -> Any:  # type: ignore[override]
+        from backends.local._models import LocalModelOperations
+
+        return LocalModelOperations(self)
+
+    @cached_property
+    def online_endpoints(self) -> Any:  # type: ignore[override]
+        from backends.local._endpoints import LocalOnlineEndpointOperations
+
+        return LocalOnlineEndpointOperations(self)
+
+    @cached_property
+    def online_deployments(self) -> Any:  # type: ignore[override]
+        from backends.local._deployments import LocalOnlineDeploymentOperations
+
+        return LocalOnlineDeploymentOperations(self)
+
+    @cached_property
+    def schedules(self) -> Any:
+        from backends.local._schedules import LocalScheduleOperations
+
+        return LocalScheduleOperations(self)
