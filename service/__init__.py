@@ -1,0 +1,106 @@
+"""The scoring service: an Azure-inference-server-compatible FastAPI app for one endpoint.
+
+``python -m service --endpoint-dir E --port N [--workers K]`` serves every
+deployment listed in ``E/endpoint.json``; :func:`create_app` builds the same
+app in-process. Scoring is also available as plain functions
+(:func:`parse_request`, :func:`predict`, :func:`format_response`,
+:func:`score_body`) that need no HTTP.
+
+Names are imported on first use, so ``python -m service`` (whose supervisor
+process never scores) does not pay for pandas, FastAPI or MLflow.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from service._app import ScoringRuntime, app_from_env, create_app
+    from service._auth import check_bearer
+    from service._config import (
+        DeploymentConfig,
+        EndpointConfig,
+        KeyHashes,
+        hash_key,
+        parse_endpoint_config,
+        parse_key_hashes,
+        read_endpoint_config,
+    )
+    from service._errors import ModelFailure, ScoringError
+    from service._formats import ParsedRequest, RequestFormat, format_response, parse_request
+    from service._model import ColumnSpec, LoadedModel, ModelSchema, load_model
+    from service._predict import ScoreOutcome, predict, score_body
+    from service._routing import choose_deployment
+    from service._swagger import build_swagger
+
+__all__ = [
+    "ColumnSpec",
+    "DeploymentConfig",
+    "EndpointConfig",
+    "KeyHashes",
+    "LoadedModel",
+    "ModelFailure",
+    "ModelSchema",
+    "ParsedRequest",
+    "RequestFormat",
+    "ScoreOutcome",
+    "ScoringError",
+    "ScoringRuntime",
+    "app_from_env",
+    "build_swagger",
+    "check_bearer",
+    "choose_deployment",
+    "create_app",
+    "format_response",
+    "hash_key",
+    "load_model",
+    "parse_endpoint_config",
+    "parse_key_hashes",
+    "parse_request",
+    "predict",
+    "read_endpoint_config",
+    "score_body",
+]
+
+_HOME = {
+    "ScoringRuntime": "_app",
+    "app_from_env": "_app",
+    "create_app": "_app",
+    "check_bearer": "_auth",
+    "DeploymentConfig": "_config",
+    "EndpointConfig": "_config",
+    "KeyHashes": "_config",
+    "hash_key": "_config",
+    "parse_endpoint_config": "_config",
+    "parse_key_hashes": "_config",
+    "read_endpoint_config": "_config",
+    "ModelFailure": "_errors",
+    "ScoringError": "_errors",
+    "ParsedRequest": "_formats",
+    "RequestFormat": "_formats",
+    "format_response": "_formats",
+    "parse_request": "_formats",
+    "ColumnSpec": "_model",
+    "LoadedModel": "_model",
+    "ModelSchema": "_model",
+    "load_model": "_model",
+    "ScoreOutcome": "_predict",
+    "predict": "_predict",
+    "score_body": "_predict",
+    "choose_deployment": "_routing",
+    "build_swagger": "_swagger",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'service' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"service.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

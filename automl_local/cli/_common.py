@@ -79,8 +79,12 @@ def backend_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def output_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
-        "--output", "-o", type=click.Choice(["table", "json"]), default="table",
-        show_default=True, help="Human-readable table, or JSON for scripts.",
+        "--output",
+        "-o",
+        type=click.Choice(["table", "json"]),
+        default="table",
+        show_default=True,
+        help="Human-readable table, or JSON for scripts.",
     )(fn)
 
 
@@ -119,3 +123,41 @@ def echo_json(data: Any) -> None:
 
 def stderr_is_tty() -> bool:
     return sys.stderr.isatty()
+
+
+def parse_set_options(values: tuple[str, ...]) -> dict[str, Any]:
+    """``--set limits.timeout_minutes=1`` pairs, values parsed as YAML scalars (az ml's --set)."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise AutoMLError(f"--set {item!r} is not key=value (e.g. --set limits.max_trials=5).")
+        try:
+            out[key.strip()] = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            out[key.strip()] = raw
+    return out
+
+
+def load_yaml_entity(
+    loader: Callable[..., Any], file: str, overrides: dict[str, Any] | None = None
+) -> Any:
+    """Parse an ``az ml`` YAML file with azure-ai-ml's own loader; its errors become one line."""
+    import re
+    from pathlib import Path
+
+    from automl_local.exceptions import ConfigError
+
+    path = Path(file)
+    if not path.is_file():
+        raise ConfigError(f"--file {file!r} does not exist. Give the path of a YAML spec.")
+    try:
+        return loader(
+            source=str(path), params_override=[{k: v} for k, v in (overrides or {}).items()]
+        )
+    except Exception as exc:  # marshmallow, azure ValidationException, YAML errors
+        message = re.split(r"\n\s*Visit this link", str(exc))[0]
+        message = " ".join(message.split())
+        raise ConfigError(f"{file}: {message}") from None

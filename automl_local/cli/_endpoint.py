@@ -1,0 +1,248 @@
+"""``automl-local online-endpoint``: the ``az ml online-endpoint`` commands.
+
+Every command goes through the MLClient-shaped client, so the same command
+works with ``--backend local`` and ``--backend azure``; only ``restart``
+(bring a dead local server back) is local-only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import click
+
+from automl_local.cli._common import (
+    backend_options,
+    echo_json,
+    fail,
+    get_ml_client,
+    output_option,
+)
+
+__all__ = ["echo_entity", "echo_table", "online_endpoint", "parse_set"]
+
+_ENDPOINT_FIELDS = ("name", "auth_mode", "provisioning_state", "scoring_uri", "openapi_uri",
+                    "traffic", "mirror_traffic", "description", "tags")
+
+
+# ----------------------------------------------------------- output helpers
+# (shared by the model and online-deployment command modules)
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return " ".join(f"{k}={v}" for k, v in value.items())
+    return str(value)
+
+
+def echo_table(rows: Iterable[Any], columns: Sequence[str]) -> None:
+    """Entities (or dicts) as an aligned text table with the given attribute columns."""
+    cells = [
+        [_cell(r.get(c) if isinstance(r, dict) else getattr(r, c, None)) for c in columns]
+        for r in rows
+    ]
+    if not cells:
+        click.echo("(none)")
+        return
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    click.echo("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)))
+    for row in cells:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+def echo_entity(entity: Any, output: str, fields: Sequence[str]) -> None:
+    """One entity: full JSON with ``-o json``, else ``field: value`` lines."""
+    if output == "json":
+        echo_json(entity)
+        return
+    width = max(len(f) for f in fields)
+    for field in fields:
+        value = getattr(entity, field, None)
+        if value not in (None, {}, ""):
+            click.echo(f"{field.ljust(width)}  {_cell(value)}")
+
+
+def parse_set(values: Sequence[str]) -> list[dict[str, Any]]:
+    """``--set key=value`` pairs as azure-ai-ml ``params_override`` entries."""
+    overrides = []
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            fail(f"--set {item!r} is not valid: write --set key=value (e.g. --set "
+                 "instance_count=2).")
+        try:
+            parsed: Any = json.loads(value)
+        except json.JSONDecodeError:
+            parsed = value
+        overrides.append({key: parsed})
+    return overrides
+
+
+def _traffic(text: str) -> dict[str, int]:
+    from backends.local._endpoint_specs import parse_traffic
+
+    return parse_traffic(text)
+
+
+# ------------------------------------------------------------------ commands
+
+@click.group("online-endpoint")
+def online_endpoint() -> None:
+    """Online endpoints: create, show, invoke, manage keys and traffic, delete."""
+
+
+@online_endpoint.command("create")
+@click.option("--file", "-f", "file", type=click.Path(exists=True, dir_okay=False),
+              help="Endpoint YAML (az ml managedOnlineEndpoint schema).")
+@click.option("--name", "-n", help="Endpoint name (overrides the YAML's).")
+@click.option("--auth-mode", help="key (default) or aml_token.")
+@click.option("--set", "set_", multiple=True, metavar="KEY=VALUE", help="Override a YAML field.")
+@backend_options
+@output_option
+def create(file: str | None, name: str | None, auth_mode: str | None, set_: tuple[str, ...],
+           output: str) -> None:
+    """Create an endpoint (keys and a port on 127.0.0.1; no deployment yet)."""
+    from azure.ai.ml.entities import ManagedOnlineEndpoint
+
+    if file:
+        from azure.ai.ml import load_online_endpoint
+
+        from backends.local._endpoint_specs import load_spec
+
+        overrides = parse_set(set_)
+        if name:
+            overrides.append({"name": name})
+        if auth_mode:
+            overrides.append({"auth_mode": auth_mode})
+        endpoint = load_spec(load_online_endpoint, file, "online endpoint", overrides)
+    elif name:
+        endpoint = ManagedOnlineEndpoint(name=name, auth_mode=auth_mode or "key")
+    else:
+        fail("online-endpoint create needs --file endpoint.yml or --name NAME.")
+    ml = get_ml_client()
+    result = ml.online_endpoints.begin_create_or_update(endpoint).result()
+    echo_entity(result, output, _ENDPOINT_FIELDS)
+
+
+@online_endpoint.command("show")
+@click.option("--name", "-n", required=True)
+@backend_options
+@output_option
+def show(name: str, output: str) -> None:
+    """Show an endpoint: state, scoring URI, swagger URI, traffic."""
+    echo_entity(get_ml_client().online_endpoints.get(name), output, _ENDPOINT_FIELDS)
+
+
+@online_endpoint.command("list")
+@backend_options
+@output_option
+def list_(output: str) -> None:
+    """List the endpoints of the workspace."""
+    endpoints = list(get_ml_client().online_endpoints.list())
+    if output == "json":
+        echo_json(endpoints)
+    else:
+        echo_table(endpoints, ("name", "provisioning_state", "scoring_uri", "traffic"))
+
+
+@online_endpoint.command("get-credentials")
+@click.option("--name", "-n", required=True)
+@backend_options
+def get_credentials(name: str) -> None:
+    """Print the endpoint's keys (or token) as JSON, as az ml does."""
+    creds = get_ml_client().online_endpoints.get_keys(name)
+    if hasattr(creds, "primary_key"):
+        data = {"primaryKey": creds.primary_key, "secondaryKey": creds.secondary_key}
+    else:
+        data = {"accessToken": creds.access_token,
+                "expiryTimeUtc": getattr(creds, "expiry_time_utc", 0),
+                "refreshAfterTimeUtc": getattr(creds, "refresh_after_time_utc", 0),
+                "tokenType": getattr(creds, "token_type", None)}
+    click.echo(json.dumps(data, indent=2))
+
+
+@online_endpoint.command("regenerate-keys")
+@click.option("--name", "-n", required=True)
+@click.option("--key-type", type=click.Choice(["primary", "secondary"]), default="primary",
+              show_default=True)
+@backend_options
+def regenerate_keys(name: str, key_type: str) -> None:
+    """Replace one key; the old one stops working at once."""
+    get_ml_client().online_endpoints.begin_regenerate_keys(name, key_type=key_type).result()
+    click.echo(f"Regenerated the {key_type} key of endpoint {name!r}; read it with "
+               f"`automl-local online-endpoint get-credentials --name {name}`.")
+
+
+@online_endpoint.command("invoke")
+@click.option("--name", "-n", required=True)
+@click.option("--request-file", "-r", required=True,
+              type=click.Path(exists=True, dir_okay=False), help="JSON request body.")
+@click.option("--deployment-name", "-d", help="Send to this deployment (header pinning).")
+@backend_options
+def invoke(name: str, request_file: str, deployment_name: str | None) -> None:
+    """Score a request file and print the answer."""
+    ml = get_ml_client()
+    click.echo(ml.online_endpoints.invoke(
+        name, request_file=request_file, deployment_name=deployment_name))
+
+
+@online_endpoint.command("update")
+@click.option("--name", "-n", help="Endpoint name (or from --file).")
+@click.option("--file", "-f", "file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--traffic", "-t", help='Traffic split, e.g. "blue=90 green=10".')
+@click.option("--mirror-traffic", help='Mirrored share, e.g. "green=10".')
+@click.option("--set", "set_", multiple=True, metavar="KEY=VALUE")
+@backend_options
+@output_option
+def update(name: str | None, file: str | None, traffic: str | None, mirror_traffic: str | None,
+           set_: tuple[str, ...], output: str) -> None:
+    """Update traffic (live, no restart), auth mode, description or tags."""
+    ml = get_ml_client()
+    if file:
+        from azure.ai.ml import load_online_endpoint
+
+        from backends.local._endpoint_specs import load_spec
+
+        overrides = parse_set(set_) + ([{"name": name}] if name else [])
+        endpoint = load_spec(load_online_endpoint, file, "online endpoint", overrides)
+    elif name:
+        endpoint = ml.online_endpoints.get(name)
+        for override in parse_set(set_):
+            for key, value in override.items():
+                setattr(endpoint, key, value)
+    else:
+        fail("online-endpoint update needs --name NAME (or --file endpoint.yml).")
+    if traffic is not None:
+        endpoint.traffic = _traffic(traffic)
+    if mirror_traffic is not None:
+        endpoint.mirror_traffic = _traffic(mirror_traffic)
+    result = ml.online_endpoints.begin_create_or_update(endpoint).result()
+    echo_entity(result, output, _ENDPOINT_FIELDS)
+
+
+@online_endpoint.command("restart")
+@click.option("--name", "-n", required=True)
+@backend_options
+@output_option
+def restart(name: str, output: str) -> None:
+    """Local only: restart the endpoint's server (after a crash or a reboot)."""
+    ops = get_ml_client().online_endpoints
+    if not hasattr(ops, "begin_restart"):
+        fail("online-endpoint restart exists for --backend local only; Azure restarts "
+             "managed endpoints itself.")
+    echo_entity(ops.begin_restart(name).result(), output, _ENDPOINT_FIELDS)
+
+
+@online_endpoint.command("delete")
+@click.option("--name", "-n", required=True)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@backend_options
+def delete(name: str, yes: bool) -> None:
+    """Delete an endpoint and its deployments (stops the server, frees the port)."""
+    if not yes:
+        click.confirm(f"Delete endpoint {name!r} and all its deployments?", abort=True)
+    get_ml_client().online_endpoints.begin_delete(name=name).result()
+    click.echo(f"Deleted endpoint {name!r}.")

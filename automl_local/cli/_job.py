@@ -1,0 +1,328 @@
+"""``automl-local job``: create, follow and inspect jobs, as ``az ml job`` does."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from typing import Any
+
+import click
+
+from automl_local.cli._common import (
+    backend_options,
+    echo_json,
+    get_ml_client,
+    load_yaml_entity,
+    output_option,
+    parse_set_options,
+)
+
+__all__ = ["job"]
+
+
+@click.group("job")
+def job() -> None:
+    """Create, stream, show, list, cancel, resume and download jobs (az ml job)."""
+
+
+def _load(file: str, overrides: dict[str, Any]) -> Any:
+    from azure.ai.ml import load_job
+
+    return load_yaml_entity(load_job, file, overrides)
+
+
+@job.command("create")
+@click.option("--file", "-f", "file", required=True, help="Job YAML (type: automl or pipeline).")
+@click.option(
+    "--name", "-n", default=None, help="Job name (default: generated, or from the YAML)."
+)
+@click.option(
+    "--set", "set_", multiple=True, help="Override a YAML field: --set limits.max_trials=5."
+)
+@click.option("--experiment-name", default=None)
+@click.option("--stream", is_flag=True, help="Follow the job until it ends.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Local: seed of the search.")
+@backend_options
+@output_option
+def create(file: str, name: str | None, set_: tuple[str, ...], experiment_name: str | None,
+           stream: bool, seed: int, output: str) -> None:  # fmt: skip
+    """Submit a job from YAML."""
+    overrides = parse_set_options(set_)
+    if name:
+        overrides["name"] = name
+    entity = _load(file, overrides)
+    ml = get_ml_client()
+    kwargs: dict[str, Any] = {"experiment_name": experiment_name}
+    if ml.backend == "local":
+        kwargs["seed"] = seed
+    returned = ml.jobs.create_or_update(entity, **kwargs)
+    _after_submit(ml, returned, stream, output)
+
+
+@job.command("resume")
+@click.option("--name", "-n", required=True)
+@click.option("--stream", is_flag=True, help="Follow the job until it ends.")
+@backend_options
+@output_option
+def resume(name: str, stream: bool, output: str) -> None:
+    """Continue a killed, failed or canceled job from its finished trials (local only)."""
+    ml = get_ml_client()
+    if ml.backend != "local":
+        raise click.UsageError("job resume is local-only: Azure jobs cannot be resumed.")
+    _after_submit(ml, ml.jobs.resume(name), stream, output)
+
+
+def _after_submit(ml: Any, returned: Any, stream: bool, output: str) -> None:
+    for warning in (getattr(returned, "properties", None) or {}).get("warnings", []):
+        click.echo(f"warning: {warning}", err=True)
+    record = ml.workspace.catalogue.get("job", returned.name) if ml.backend == "local" else None
+    for warning in (record or {}).get("warnings", []):
+        click.echo(f"warning: {warning}", err=True)
+    if not stream:
+        if output == "json":
+            echo_json(_summary(ml, returned))
+        else:
+            click.echo(f"Submitted job {returned.name} ({returned.status}).")
+            click.echo(f"Follow it with: automl-local job stream --name {returned.name}")
+        return
+    _stream(ml, returned.name, output)
+
+
+def _stream(ml: Any, name: str, output: str) -> None:
+    if ml.backend != "local" or getattr(ml.jobs.get(name), "type", "") == "pipeline":
+        ml.jobs.stream(name)
+        return
+    view = _ProgressView(json_lines=output == "json")
+    failed = None
+    try:
+        ml.jobs.stream(name, printer=view)
+    except Exception as exc:  # JobFailedError: show the summary, then exit 2
+        failed = exc
+    view.close()
+    if output != "json":
+        _print_final(ml, name)
+    if failed is not None:
+        raise failed
+
+
+@job.command("stream")
+@click.option("--name", "-n", required=True)
+@backend_options
+@output_option
+def stream_cmd(name: str, output: str) -> None:
+    """Follow a job's progress until it ends."""
+    _stream(get_ml_client(), name, output)
+
+
+@job.command("show")
+@click.option("--name", "-n", required=True)
+@backend_options
+@output_option
+def show(name: str, output: str) -> None:
+    """Status, best model and scores of a job."""
+    ml = get_ml_client()
+    entity = ml.jobs.get(name)
+    summary = _summary(ml, entity)
+    if output == "json":
+        echo_json(summary)
+        return
+    for key in ("name", "type", "status", "experiment_name", "primary_metric", "best_child_run_id",
+                "best_algorithm", "best_score", "error", "registered_model"):  # fmt: skip
+        if summary.get(key) not in (None, "", {}):
+            click.echo(f"{key:<18} {summary[key]}")
+    if ml.backend == "local" and summary.get("status") == "Completed":
+        _print_final(ml, name, header=False)
+
+
+@job.command("list")
+@click.option("--max-results", "-r", type=int, default=50, show_default=True)
+@backend_options
+@output_option
+def list_cmd(max_results: int, output: str) -> None:
+    """Jobs of the workspace, newest first."""
+    ml = get_ml_client()
+    rows = []
+    for i, entity in enumerate(ml.jobs.list()):
+        if i >= max_results:
+            break
+        rows.append(_summary(ml, entity))
+    if output == "json":
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("No jobs yet. Submit one: automl-local job create --file job.yml")
+        return
+    click.echo(f"{'NAME':<34} {'TYPE':<9} {'STATUS':<10} {'BEST':<20} SCORE")
+    for r in rows:
+        score = r.get("best_score")
+        shown = f"{score:.4f}" if isinstance(score, float) else ""
+        click.echo(f"{r['name']:<34} {r.get('type', ''):<9} {r.get('status', ''):<10} "
+                   f"{(r.get('best_algorithm') or ''):<20} {shown}")  # fmt: skip
+
+
+@job.command("cancel")
+@click.option("--name", "-n", required=True)
+@backend_options
+def cancel(name: str) -> None:
+    """Cancel a running job (finished trials are kept for a resume)."""
+    ml = get_ml_client()
+    ml.jobs.begin_cancel(name).result()
+    click.echo(f"Job {name}: {ml.jobs.get(name).status}")
+
+
+@job.command("download")
+@click.option("--name", "-n", required=True)
+@click.option("--output-name", default=None, help="A named output, e.g. best_model.")
+@click.option("--download-path", "-p", default=".", show_default=True)
+@click.option("--all", "all_", is_flag=True, help="Every output and artifact.")
+@backend_options
+def download(name: str, output_name: str | None, download_path: str, all_: bool) -> None:
+    """Download a job's outputs (named-outputs/<name>/) or artifacts."""
+    ml = get_ml_client()
+    ml.jobs.download(name, download_path=download_path, output_name=output_name, all=all_)
+    where = (
+        f"{download_path}/named-outputs/{output_name}"
+        if output_name
+        else f"{download_path}/artifacts"
+    )
+    click.echo(f"Downloaded to {where}")
+
+
+def _summary(ml: Any, entity: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": entity.name,
+        "type": getattr(entity, "type", ""),
+        "status": entity.status,
+        "experiment_name": getattr(entity, "experiment_name", None),
+        "display_name": getattr(entity, "display_name", None),
+    }
+    metric = getattr(entity, "primary_metric", None)
+    if metric is not None:
+        out["primary_metric"] = str(getattr(metric, "value", metric))
+    if ml.backend == "local":
+        record = ml.workspace.catalogue.get("job", entity.name) or {}
+        out["error"] = record.get("error") or None
+        out["warnings"] = record.get("warnings") or []
+        result = ml.jobs.result(entity.name) if out["type"] == "automl" else None
+        if result:
+            for key in ("primary_metric", "best_child_run_id", "best_algorithm", "best_score",
+                        "registered_model", "validation", "stop_reason", "duration_seconds",
+                        "test_metrics"):  # fmt: skip
+                if key in result:
+                    out[key] = result[key]
+        out["outputs"] = {"best_model": f"azureml://jobs/{entity.name}/outputs/best_model"}
+    return out
+
+
+class _ProgressView:
+    """Live progress: one status line on a terminal, one line per trial otherwise."""
+
+    def __init__(self, *, json_lines: bool) -> None:
+        self.json_lines = json_lines
+        self.tty = sys.stderr.isatty()
+        self.trials = 0
+        self.best = float("nan")
+        self.started = time.time()
+        self.budget: float | None = None
+        self.max_trials: int | None = None
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        if self.json_lines:
+            click.echo(json.dumps(event, default=str))
+            return
+        kind = event.get("event")
+        if kind == "phase":
+            self.budget = event.get("budget", self.budget)
+            self.max_trials = event.get("max_trials", self.max_trials)
+            self._line(f"== {event['phase']}")
+        elif kind == "guardrails":
+            from automl_local.guardrails import Guardrail, format_guardrails
+
+            self._line(
+                "Data guardrails:\n"
+                + format_guardrails([Guardrail(**g) for g in event["guardrails"]])
+            )
+        elif kind == "featurization":
+            skipped = event.get("skipped_algorithms") or {}
+            self._line(f"Validation: {event['validation']}")
+            self._line(f"Algorithms: {', '.join(event['algorithms'])}")
+            for algo, why in skipped.items():
+                self._line(f"  skipped {algo}: {why}")
+        elif kind == "trial":
+            self.trials += 1
+            self.best = event.get("best", self.best)
+            score = event.get("score")
+            shown = (
+                f"{score:.4f}"
+                if isinstance(score, float) and not math.isnan(score)
+                else event["status"]
+            )
+            detail = f"  ({event['error'][:80]})" if event.get("error") else ""
+            line = f"trial {event['trial']:>3}  {event['algorithm']:<22} {shown:<10} {event['seconds']:>7.1f}s{detail}"  # fmt: skip
+            self._progress(line, event)
+        elif kind == "status":
+            self._line(
+                f"Status: {event['status']}"
+                + (f" - {event['error']}" if event.get("error") else "")
+            )
+
+    def _progress(self, line: str, event: dict[str, Any]) -> None:
+        elapsed = event.get("elapsed", time.time() - self.started)
+        budget = event.get("budget") or self.budget
+        left = f"{max(0.0, budget - elapsed):6.0f}s left" if budget and budget < 86_400 else ""
+        total = f"/{self.max_trials}" if self.max_trials and self.max_trials < 1000 else ""
+        bar = self._bar(elapsed, budget)
+        status = f"{bar} trials {self.trials}{total}  best {self.best:.4f}  {left}"
+        if self.tty:
+            click.echo("\r\033[K" + line, err=True)
+            click.echo(status, err=True, nl=False)
+        else:
+            click.echo(f"{line}   | best {self.best:.4f} {left}")
+
+    @staticmethod
+    def _bar(elapsed: float, budget: float | None, width: int = 24) -> str:
+        if not budget or budget >= 86_400:
+            return ""
+        done = min(width, int(width * elapsed / budget))
+        return "[" + "#" * done + "." * (width - done) + "]"
+
+    def _line(self, text: str) -> None:
+        if self.tty:
+            click.echo("\r\033[K", err=True, nl=False)
+        click.echo(text)
+
+    def close(self) -> None:
+        if self.tty and not self.json_lines:
+            click.echo("\r\033[K", err=True, nl=False)
+
+
+def _print_final(ml: Any, name: str, header: bool = True) -> None:
+    result = ml.jobs.result(name)
+    if not result:
+        return
+    if header:
+        click.echo(f"\nJob {name} {result['status']} in {result.get('duration_seconds', 0):.0f}s "
+                   f"(stopped by {result.get('stop_reason')})")  # fmt: skip
+    click.echo(f"\nLeaderboard ({result['primary_metric']}, {result['validation']}):")
+    click.echo(f"  {'RANK':<5} {'RUN':<38} {'ALGORITHM':<22} {'SCORE':<9} {'SECONDS':>8}")
+    for row in result.get("leaderboard", [])[:10]:
+        score = row["score"]
+        shown = (
+            f"{score:.4f}" if isinstance(score, float) and not math.isnan(score) else row["status"]
+        )
+        click.echo(f"  {row['rank']:<5} {row['run_id']:<38} {row['algorithm']:<22} {shown:<9} {row['seconds']:>8.1f}")  # fmt: skip
+    importance = result.get("feature_importance") or []
+    if importance:
+        click.echo("\nTop features (permutation importance on validation rows):")
+        for row in importance[:5]:
+            click.echo(f"  {row['feature']:<24} {row['importance']:+.4f}")
+    if result.get("test_metrics"):
+        metric = result["primary_metric"]
+        click.echo(f"\nTest {metric}: {result['test_metrics'].get(metric, float('nan')):.4f}")
+    reg = result.get("registered_model") or {}
+    click.echo(f"\nBest model: {result['best_child_run_id']} ({result['best_algorithm']}), "
+               f"{result['primary_metric']} {result['best_score']:.4f}")  # fmt: skip
+    click.echo(f"Registered model: {reg.get('name')}:{reg.get('version')}")
+    click.echo(f"Job output: azureml://jobs/{name}/outputs/best_model")

@@ -1,0 +1,159 @@
+"""Azure ML's classification metric set, with Azure's definitions.
+
+Every child run logs all of them; the primary metric is one of five. All
+primary metrics are "higher is better". Labels are integer-encoded
+(0..K-1) and ``proba`` is an (n, K) matrix of class probabilities.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn import metrics as skm
+
+__all__ = ["METRIC_NAMES", "classification_metrics", "score"]
+
+METRIC_NAMES = (
+    "AUC_macro",
+    "AUC_micro",
+    "AUC_weighted",
+    "accuracy",
+    "average_precision_score_macro",
+    "average_precision_score_micro",
+    "average_precision_score_weighted",
+    "balanced_accuracy",
+    "f1_score_macro",
+    "f1_score_micro",
+    "f1_score_weighted",
+    "log_loss",
+    "matthews_correlation",
+    "norm_macro_recall",
+    "precision_score_macro",
+    "precision_score_micro",
+    "precision_score_weighted",
+    "recall_score_macro",
+    "recall_score_micro",
+    "recall_score_weighted",
+    "weighted_accuracy",
+)
+
+
+def _one_hot(y: np.ndarray, k: int) -> np.ndarray:
+    out = np.zeros((len(y), k))
+    out[np.arange(len(y)), y] = 1.0
+    return out
+
+
+def _per_class(fn, onehot: np.ndarray, proba: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """One-vs-rest scores; a class absent from ``y`` scores NaN (left out of averages)."""
+    out = np.full(onehot.shape[1], np.nan)
+    for c in range(onehot.shape[1]):
+        if 0 < onehot[:, c].sum() < len(onehot):
+            out[c] = fn(onehot[:, c], proba[:, c], sample_weight=w)
+    return out
+
+
+def _averages(per_class: np.ndarray, support: np.ndarray) -> tuple[float, float]:
+    ok = ~np.isnan(per_class)
+    if not ok.any():
+        return float("nan"), float("nan")
+    macro = float(per_class[ok].mean())
+    weighted = float(np.average(per_class[ok], weights=support[ok]))
+    return macro, weighted
+
+
+def score(
+    metric: str, y: np.ndarray, proba: np.ndarray, sample_weight: np.ndarray | None = None
+) -> float:
+    """The primary metric only: the search calls this once per fold, so keep it cheap."""
+    k = proba.shape[1]
+    if metric == "AUC_weighted":
+        if k == 2:
+            return float(skm.roc_auc_score(y, proba[:, 1], sample_weight=sample_weight))
+        onehot = _one_hot(y, k)
+        per = _per_class(skm.roc_auc_score, onehot, proba, sample_weight)
+        return _averages(per, onehot.sum(axis=0))[1]
+    if metric == "average_precision_score_weighted":
+        onehot = _one_hot(y, k)
+        per = _per_class(skm.average_precision_score, onehot, proba, sample_weight)
+        return _averages(per, onehot.sum(axis=0))[1]
+    pred = proba.argmax(axis=1)
+    if metric == "accuracy":
+        return float(skm.accuracy_score(y, pred, sample_weight=sample_weight))
+    if metric == "precision_score_weighted":
+        return float(
+            skm.precision_score(
+                y, pred, average="weighted", sample_weight=sample_weight, zero_division=0
+            )
+        )
+    if metric == "norm_macro_recall":
+        recall = skm.recall_score(
+            y, pred, average="macro", sample_weight=sample_weight, zero_division=0
+        )
+        return _norm_macro_recall(float(recall), k)
+    raise KeyError(metric)
+
+
+def _norm_macro_recall(recall_macro: float, n_classes: int) -> float:
+    """Macro recall rescaled so that random guessing scores 0 and perfect scores 1 (Azure)."""
+    chance = 1.0 / n_classes
+    return max(0.0, (recall_macro - chance) / (1.0 - chance))
+
+
+def classification_metrics(
+    y: np.ndarray, proba: np.ndarray, sample_weight: np.ndarray | None = None
+) -> dict[str, float]:
+    """All of Azure's classification metrics for one set of predictions."""
+    k = proba.shape[1]
+    pred = proba.argmax(axis=1)
+    onehot = _one_hot(y, k)
+    support = onehot.sum(axis=0)
+    w = sample_weight
+    out: dict[str, float] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        auc = _per_class(skm.roc_auc_score, onehot, proba, w)
+        out["AUC_macro"], out["AUC_weighted"] = _averages(auc, support)
+        out["AUC_micro"] = float(
+            skm.roc_auc_score(
+                onehot.ravel(), proba.ravel(), sample_weight=None if w is None else np.repeat(w, k)
+            )
+        )
+        ap = _per_class(skm.average_precision_score, onehot, proba, w)
+        out["average_precision_score_macro"], out["average_precision_score_weighted"] = _averages(
+            ap, support
+        )
+        out["average_precision_score_micro"] = float(
+            skm.average_precision_score(
+                onehot.ravel(), proba.ravel(), sample_weight=None if w is None else np.repeat(w, k)
+            )
+        )
+        out["accuracy"] = float(skm.accuracy_score(y, pred, sample_weight=w))
+        out["balanced_accuracy"] = float(skm.balanced_accuracy_score(y, pred, sample_weight=w))
+        labels = np.arange(k)
+        for avg in ("macro", "micro", "weighted"):
+            out[f"f1_score_{avg}"] = float(
+                skm.f1_score(y, pred, labels=labels, average=avg, sample_weight=w, zero_division=0)
+            )
+            out[f"precision_score_{avg}"] = float(
+                skm.precision_score(
+                    y, pred, labels=labels, average=avg, sample_weight=w, zero_division=0
+                )
+            )
+            out[f"recall_score_{avg}"] = float(
+                skm.recall_score(
+                    y, pred, labels=labels, average=avg, sample_weight=w, zero_division=0
+                )
+            )
+        out["log_loss"] = float(
+            skm.log_loss(y, np.clip(proba, 1e-15, 1.0), labels=labels, sample_weight=w)
+        )
+        out["matthews_correlation"] = float(skm.matthews_corrcoef(y, pred, sample_weight=w))
+        out["norm_macro_recall"] = _norm_macro_recall(out["recall_score_macro"], k)
+        # Azure: each sample weighted by the number of samples of its class.
+        class_weight = support[y]
+        out["weighted_accuracy"] = float(
+            np.average(pred == y, weights=class_weight if w is None else class_weight * w)
+        )
+    return out

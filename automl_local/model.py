@@ -1,0 +1,89 @@
+"""The fitted model an AutoML job produces: featurizers + one or more members.
+
+One class serves the single best model, the VotingEnsemble and the
+StackEnsemble, so serving code sees one type. It follows scikit-learn's
+conventions (``classes_``, ``predict``, ``predict_proba``) and takes a
+DataFrame of the raw training columns, as Azure's AutoML models do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from automl_local.exceptions import DataError
+
+__all__ = ["AutoMLModel"]
+
+
+class AutoMLModel(ClassifierMixin, BaseEstimator):
+    """A fitted AutoML classifier.
+
+    Built by the search, not fitted by users: ``featurizers`` maps a family
+    to a fitted :class:`~automl_local.featurize.Featurizer`, ``members`` is a
+    list of ``(family, fitted classifier)``, ``weights`` their vote weights,
+    ``meta`` an optional fitted meta-learner over the members' probabilities.
+    """
+
+    def __init__(
+        self,
+        *,
+        featurizers: dict[str, Any] | None = None,
+        members: list[tuple[str, Any]] | None = None,
+        weights: list[float] | None = None,
+        meta: Any = None,
+        classes: list[Any] | None = None,
+        columns: list[str] | None = None,
+        algorithm: str = "",
+    ) -> None:
+        self.featurizers = featurizers
+        self.members = members
+        self.weights = weights
+        self.meta = meta
+        self.classes = classes
+        self.columns = columns
+        self.algorithm = algorithm
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return np.asarray(self.classes, dtype=object)
+
+    def _frame(self, X: Any) -> pd.DataFrame:
+        if isinstance(X, pd.DataFrame):
+            return X
+        if isinstance(X, dict | list):
+            return pd.DataFrame(X)
+        if (
+            isinstance(X, np.ndarray)
+            and X.ndim == 2
+            and self.columns
+            and X.shape[1] == len(self.columns)
+        ):
+            return pd.DataFrame(X, columns=self.columns)
+        raise DataError(
+            f"the model takes a table with columns {self.columns}; got {type(X).__name__}."
+        )
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        frame = self._frame(X)
+        members = self.members or []
+        matrices = {
+            family: self.featurizers[family].transform(frame)
+            for family in {family for family, _ in members}
+        }
+        probas = [model.predict_proba(matrices[family]) for family, model in members]
+        if self.meta is not None:
+            return self.meta.predict_proba(np.hstack(probas))
+        if len(probas) == 1:
+            return probas[0]
+        weights = np.asarray(self.weights or [1.0] * len(probas), dtype=float)
+        return np.tensordot(weights / weights.sum(), np.stack(probas), axes=1)
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return bool(self.members)

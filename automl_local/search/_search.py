@@ -1,0 +1,301 @@
+"""The search loop: Optuna's ask/tell over worker processes, inside the job's limits.
+
+The parent owns the Optuna study (stored in the workspace, so a killed job
+resumes from its finished trials) and asks it for trials; workers fit them.
+Keeping the study in one process means no storage contention, while
+``max_concurrent_trials`` workers train in parallel. Each limit is enforced
+here: ``max_trials``, ``timeout_minutes`` (the wall budget, leaving room for
+the final refit), ``trial_timeout_minutes`` (a worker is killed),
+``exit_score`` and early termination.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from automl_local.exceptions import BudgetError
+from automl_local.search._estimators import ESTIMATORS
+from automl_local.search._worker import SharedData, Worker
+
+__all__ = ["SearchLimits", "TrialRecord", "run_search"]
+
+log = logging.getLogger(__name__)
+
+EARLY_TERMINATION_PATIENCE = 20
+# Portfolio order: the fastest strong model first, so a first score comes in seconds.
+_PORTFOLIO_ORDER = ["LightGBM", "LogisticRegression", "XGBoostClassifier", "RandomForest",
+                    "ExtremeRandomTrees"]  # fmt: skip
+
+
+@dataclass
+class SearchLimits:
+    deadline: float  # time.monotonic() by which the whole job must end
+    max_trials: int
+    trial_timeout: float | None  # seconds
+    exit_score: float | None
+    early_termination: bool
+    workers: int
+    refit_reserve: Callable[[list[TrialRecord]], float] = lambda records: 0.0
+
+
+@dataclass
+class TrialRecord:
+    number: int
+    algorithm: str
+    params: dict[str, Any]
+    status: str  # Completed | Failed | Pruned | TimedOut
+    score: float = float("nan")
+    seconds: float = 0.0
+    fit_seconds: float = 0.0
+    error: str = ""
+    oof_path: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "Completed" and np.isfinite(self.score)
+
+
+def _strip(algorithm: str, params: dict[str, Any]) -> dict[str, Any]:
+    prefix = f"{algorithm}."
+    return {k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix)}
+
+
+def _open_study(journal: Path, name: str, seed: int, parallel: bool) -> Any:
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    storage = JournalStorage(JournalFileBackend(str(journal)))
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # multivariate/group TPE are marked experimental
+        sampler = optuna.samplers.TPESampler(
+            seed=seed, multivariate=True, group=True, constant_liar=parallel, n_startup_trials=8
+        )
+        pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+        study = optuna.create_study(
+            study_name=name, storage=storage, direction="maximize", sampler=sampler,
+            pruner=pruner, load_if_exists=True,
+        )  # fmt: skip
+    # Trials a killed run left RUNNING can never finish: fail them so numbering goes on.
+    from optuna.trial import TrialState
+
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
+        if t.state == TrialState.RUNNING:
+            study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+    return study
+
+
+def _enqueue_portfolio(study: Any, algorithms: list[str], n_rows: int) -> None:
+    if study.user_attrs.get("portfolio_enqueued"):
+        return
+    queue: list[tuple[str, dict[str, Any]]] = []
+    for rank in range(3):
+        for name in _PORTFOLIO_ORDER + [a for a in algorithms if a not in _PORTFOLIO_ORDER]:
+            if name in algorithms:
+                entries = ESTIMATORS[name].portfolio(n_rows)
+                if rank < len(entries):
+                    queue.append((name, entries[rank]))
+    for name, params in queue:
+        est = ESTIMATORS[name]
+        study.enqueue_trial(
+            {"algorithm": name, **{est.p(k): v for k, v in params.items()}},
+            skip_if_exists=True,
+        )
+    study.set_user_attr("portfolio_enqueued", True)
+
+
+def _previous_records(study: Any, trial_dir: Path) -> list[TrialRecord]:
+    from optuna.trial import TrialState
+
+    records = []
+    for t in study.get_trials(deepcopy=False):
+        if t.state in (TrialState.WAITING, TrialState.RUNNING):
+            continue
+        algo = t.params.get("algorithm", "?")
+        oof = trial_dir / f"{t.number}.npy"
+        status = {
+            TrialState.COMPLETE: "Completed",
+            TrialState.PRUNED: "Pruned",
+        }.get(t.state, t.user_attrs.get("status", "Failed"))
+        records.append(
+            TrialRecord(
+                number=t.number, algorithm=algo, params=_strip(algo, t.params), status=status,
+                score=float(t.value) if t.value is not None else float("nan"),
+                seconds=float(t.user_attrs.get("seconds", 0.0)),
+                fit_seconds=float(t.user_attrs.get("fit_seconds", 0.0)),
+                error=t.user_attrs.get("error", ""),
+                oof_path=str(oof) if oof.exists() else "",
+            )
+        )  # fmt: skip
+    return records
+
+
+def _stop_reason(
+    limits: SearchLimits, records: list[TrialRecord], running: int, best: float, last_gain: int,
+    should_stop: Callable[[], bool],
+) -> str:  # fmt: skip
+    """Why the search must stop asking for trials now ('' to go on)."""
+    ok = [r for r in records if r.ok]
+    now = time.monotonic()
+    if should_stop():
+        return "canceled"
+    if len(records) + running >= limits.max_trials:
+        return "max_trials"
+    if limits.exit_score is not None and best >= limits.exit_score:
+        return "exit_score"
+    patience = EARLY_TERMINATION_PATIENCE
+    if limits.early_termination and len(ok) >= patience and len(records) - last_gain >= patience:
+        return "early_termination"
+    reserve = limits.refit_reserve(records) if ok else 0.0
+    if now >= limits.deadline - reserve:
+        return "timeout"
+    return ""
+
+
+def run_search(
+    *,
+    shared: SharedData,
+    algorithms: list[str],
+    limits: SearchLimits,
+    journal: Path,
+    study_name: str,
+    trial_dir: Path,
+    n_rows: int,
+    seed: int,
+    on_trial: Callable[[TrialRecord, list[TrialRecord]], None],
+    should_stop: Callable[[], bool] = lambda: False,
+) -> tuple[list[TrialRecord], str]:
+    """Run trials until a limit says stop; return every record and why it stopped."""
+    from optuna.trial import TrialState
+
+    trial_dir.mkdir(parents=True, exist_ok=True)
+    study = _open_study(journal, study_name, seed, limits.workers > 1)
+    _enqueue_portfolio(study, algorithms, n_rows)
+    records = _previous_records(study, trial_dir)
+    workers = [Worker(shared) for _ in range(limits.workers)]
+    best = max((r.score for r in records if r.ok), default=-np.inf)
+    last_gain = len(records)
+    may_prune = len(shared.splits) > 2
+
+    def finish(worker: Worker, status: str, score: float | None = None, **extra: Any) -> None:
+        trial, algo, params = worker.task
+        rec = TrialRecord(trial.number, algo, params, status, **extra)
+        rec.seconds = time.monotonic() - worker.started
+        if score is not None:
+            rec.score = score
+        worker.task = None
+        for key in ("seconds", "fit_seconds"):
+            trial.set_user_attr(key, getattr(rec, key))
+        trial.set_user_attr("status", status)
+        if rec.error:
+            trial.set_user_attr("error", rec.error[:2000])
+        state = {"Completed": TrialState.COMPLETE, "Pruned": TrialState.PRUNED}.get(
+            status, TrialState.FAIL
+        )
+        study.tell(trial, score if state == TrialState.COMPLETE else None, state=state)
+        records.append(rec)
+        on_trial(rec, records)
+
+    reason = ""
+    try:
+        while True:
+            busy = [w for w in workers if w.busy]
+            reason = reason or _stop_reason(
+                limits, records, len(busy), best, last_gain, should_stop
+            )
+            if reason in ("canceled", "timeout"):  # running trials would eat the refit time
+                for w in busy:
+                    status = "Canceled" if reason == "canceled" else "TimedOut"
+                    _replace(workers, w, shared)
+                    finish(w, status, error=f"stopped: job {reason}")
+                break
+            if reason and not busy:
+                break
+            if not reason:
+                for worker in workers:
+                    running = sum(w.busy for w in workers)
+                    if worker.busy or len(records) + running >= limits.max_trials:
+                        continue
+                    trial = study.ask()
+                    algo = trial.suggest_categorical("algorithm", algorithms)
+                    params = ESTIMATORS[algo].search_space(trial, n_rows)
+                    worker.send((trial, algo, params), ("trial", trial.number, algo, params))
+            busy = [w for w in workers if w.busy]
+            ready = wait([w.conn for w in busy], timeout=0.25)
+            for worker in busy:
+                trial = worker.task[0]
+                if worker.conn not in ready:
+                    elapsed = time.monotonic() - worker.started
+                    over = limits.trial_timeout is not None and elapsed > limits.trial_timeout
+                    if over or time.monotonic() >= limits.deadline:
+                        _replace(workers, worker, shared)
+                        why = (
+                            f"stopped after trial_timeout_minutes "
+                            f"({limits.trial_timeout / 60:.2f} min)"
+                            if over else "stopped at the job's timeout_minutes"
+                        )  # fmt: skip
+                        finish(worker, "TimedOut", error=why)
+                    continue
+                try:
+                    msg = worker.conn.recv()
+                except (EOFError, OSError):
+                    _replace(workers, worker, shared)
+                    msg = ("error", "the worker process died (out of memory?)", "")
+                if msg[0] == "fold":
+                    _, step, value = msg
+                    trial.report(value, step)
+                    prune = may_prune and trial.should_prune()
+                    worker.conn.send("prune" if prune else "go")
+                elif msg[0] == "done":
+                    _, oof, fit_seconds = msg
+                    path = trial_dir / f"{trial.number}.npy"
+                    np.save(path, oof)
+                    score = _pooled_score(shared, oof)
+                    finish(worker, "Completed", score, fit_seconds=fit_seconds, oof_path=str(path))
+                    if score > best + 1e-5:
+                        best, last_gain = score, len(records)
+                elif msg[0] == "pruned":
+                    finish(worker, "Pruned")
+                else:
+                    log.warning("trial %s failed: %s", trial.number, msg[1])
+                    finish(worker, "Failed", error=msg[1])
+    finally:
+        for w in workers:
+            w.kill()
+    if not any(r.ok for r in records) and reason != "canceled":
+        errors = "; ".join(
+            f"#{r.number} {r.algorithm}: {r.error or r.status}" for r in records[-5:]
+        )
+        if reason == "timeout":
+            raise BudgetError(
+                "limits.timeout_minutes left no time to finish a single trial "
+                f"({errors or 'none started'}). Raise limits.timeout_minutes (a first model on "
+                "this data needs more time) or limits.trial_timeout_minutes."
+            )
+        raise BudgetError(f"every trial failed or was stopped: {errors}.")
+    return records, reason
+
+
+def _pooled_score(shared: SharedData, oof: np.ndarray) -> float:
+    from automl_local import metrics
+
+    ev = np.concatenate([e for _, e in shared.splits])
+    w = None if shared.w is None else shared.w[ev]
+    return metrics.score(shared.metric, shared.y[ev], oof, w)
+
+
+def _replace(workers: list[Worker], worker: Worker, shared: SharedData) -> None:
+    """Kill a stuck or dead worker and put a fresh one in its place (its task stays)."""
+    worker.kill()
+    workers[workers.index(worker)] = Worker(shared)

@@ -1,0 +1,199 @@
+"""MLflow tracking in Azure's shape: parent run id = job name, children ``<job>_N``.
+
+Azure's notebooks find the best model with ``mlflow_client.get_run(job_name)``
+and the ``automl_best_child_run_id`` tag; the same code must work against the
+local store, so run ids are chosen, not random. MLflow's SQL store draws run
+ids from ``uuid.uuid4().hex``; :func:`_fixed_run_id` supplies ours for the one
+``create_run`` call. Other stores (a remote ``MLFLOW_TRACKING_URI``) keep
+MLflow's ids, and the job record maps names to them.
+
+All writes go through one background thread, so a slow store never delays
+the next trial.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Tracker"]
+
+log = logging.getLogger(__name__)
+_patch_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _fixed_run_id(run_id: str) -> Iterator[None]:
+    from mlflow.store.tracking import sqlalchemy_store
+
+    class _Uuid:
+        hex = run_id
+
+    class _Shim:
+        @staticmethod
+        def uuid4() -> _Uuid:
+            return _Uuid()
+
+    with _patch_lock:
+        original = sqlalchemy_store.uuid
+        sqlalchemy_store.uuid = _Shim  # type: ignore[assignment]
+        try:
+            yield
+        finally:
+            sqlalchemy_store.uuid = original
+
+
+class Tracker:
+    """Logs a job and its trials to MLflow from a background thread."""
+
+    def __init__(self, tracking_uri: str, artifact_root: Path, experiment_name: str) -> None:
+        self.tracking_uri = tracking_uri
+        self.artifact_root = artifact_root
+        self.experiment_name = experiment_name
+        self.run_ids: dict[str, str] = {}
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlflow")
+        self._futures: list[Future[Any]] = []
+        self._client: Any = None
+        self._experiment_id = ""
+
+    # -- plumbing ---------------------------------------------------------
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
+        future = self._pool.submit(fn, *args, **kwargs)
+        self._futures.append(future)
+        return future
+
+    def flush(self) -> None:
+        """Wait for every queued write; the first error is raised here."""
+        futures, self._futures = self._futures, []
+        for f in futures:
+            f.result()
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self._pool.shutdown(wait=True)
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            from mlflow.tracking import MlflowClient
+
+            self._client = MlflowClient(tracking_uri=self.tracking_uri)
+            exp = self._client.get_experiment_by_name(self.experiment_name)
+            if exp is None:
+                location = (self.artifact_root / self.experiment_name).as_uri()
+                self._experiment_id = self._client.create_experiment(
+                    self.experiment_name, artifact_location=location
+                )
+            else:
+                self._experiment_id = exp.experiment_id
+        return self._client
+
+    def _create_run(self, name: str, tags: dict[str, str]) -> str:
+        from mlflow.exceptions import MlflowException
+
+        client = self.client
+        try:
+            run = client.get_run(name)
+            client.update_run(run.info.run_id, status="RUNNING")
+            self.run_ids[name] = run.info.run_id
+            return run.info.run_id
+        except MlflowException:
+            pass
+        sql_store = self.tracking_uri.startswith(("sqlite:", "postgresql:", "mysql:", "mssql:"))
+        with _fixed_run_id(name) if sql_store else contextlib.nullcontext():
+            run = client.create_run(self._experiment_id, run_name=name, tags=tags)
+        self.run_ids[name] = run.info.run_id
+        return run.info.run_id
+
+    # -- the job's life ----------------------------------------------------
+    def start_parent(self, job_name: str, tags: dict[str, str], params: dict[str, Any]) -> None:
+        def work() -> None:
+            run_id = self._create_run(job_name, tags)
+            self._log(run_id, params=params)
+
+        self.submit(work)
+
+    def log_child(
+        self,
+        job_name: str,
+        name: str,
+        *,
+        params: dict[str, Any],
+        metrics: dict[str, float],
+        tags: dict[str, str],
+        status: str,
+    ) -> None:
+        def work() -> None:
+            run_id = self._create_run(
+                name, {"mlflow.parentRunId": self.run_ids.get(job_name, job_name), **tags}
+            )
+            self._log(run_id, params=params, metrics=metrics)
+            self.client.set_terminated(
+                run_id, status="FINISHED" if status == "Completed" else "FAILED"
+            )
+
+        self.submit(work)
+
+    def _log(
+        self,
+        run_id: str,
+        *,
+        params: dict[str, Any] | None = None,
+        metrics: dict[str, float] | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> None:
+        import math
+
+        from mlflow.entities import Metric, Param, RunTag
+        from mlflow.utils.time import get_current_time_millis
+
+        now = get_current_time_millis()
+        self.client.log_batch(
+            run_id,
+            metrics=[Metric(k, float(v), now, 0) for k, v in (metrics or {}).items()
+                     if v is not None and math.isfinite(float(v))],
+            params=[Param(k, str(v)[:6000]) for k, v in (params or {}).items()],
+            tags=[RunTag(k, str(v)) for k, v in (tags or {}).items()],
+        )  # fmt: skip
+
+    def log_to(
+        self,
+        name: str,
+        *,
+        metrics: dict[str, float] | None = None,
+        tags: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        self.submit(
+            lambda: self._log(self.run_ids[name], metrics=metrics, tags=tags, params=params)
+        )
+
+    def log_artifacts(self, name: str, folder: Path, artifact_path: str) -> None:
+        self.submit(
+            lambda: self.client.log_artifacts(self.run_ids[name], str(folder), artifact_path)
+        )
+
+    def register_model(self, model_name: str, run_name: str, artifact_path: str) -> Future[Any]:
+        def work() -> str:
+            from mlflow.exceptions import MlflowException
+
+            client = self.client
+            run_id = self.run_ids[run_name]
+            with contextlib.suppress(MlflowException):  # already registered: add a version
+                client.create_registered_model(model_name)
+            source = f"{client.get_run(run_id).info.artifact_uri}/{artifact_path}"
+            version = client.create_model_version(model_name, source, run_id=run_id)
+            return str(version.version)
+
+        return self.submit(work)
+
+    def end(self, name: str, status: str) -> None:
+        mlflow_status = {"Completed": "FINISHED", "Canceled": "KILLED"}.get(status, "FAILED")
+        self.submit(lambda: self.client.set_terminated(self.run_ids[name], status=mlflow_status))

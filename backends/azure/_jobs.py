@@ -1,0 +1,221 @@
+"""``jobs`` on Azure: ``JobOperations`` plus what a local user should not have to redo.
+
+Three differences from the local backend are absorbed here:
+
+* **data**: a local CSV / Parquet file or plain folder given as an AutoML
+  job's ``training_data`` / ``validation_data`` / ``test_data`` becomes an
+  MLTable folder that azure-ai-ml uploads with the job (Azure AutoML reads
+  MLTable only);
+* **compute**: a job without one runs on the client's default compute
+  (``--compute`` / ``AZUREML_COMPUTE``), else on serverless compute;
+* **best model**: ``download(name, output_name="best_model")`` finds the
+  best trial through the workspace's MLflow tracking server (parent tag
+  ``automl_best_child_run_id``) and downloads its ``outputs/mlflow-model/``
+  from the workspace artifact store into ``named-outputs/best_model/``,
+  the layout azure-ai-ml uses for named outputs. (azure-ai-ml's own
+  model-output download fails in 1.35: its model-URI request is built with
+  a keyword the regenerated client no longer takes.)
+
+Everything else is ``JobOperations`` itself, with user mistakes translated.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from automl_local.exceptions import ConfigError, JobFailedError, NotFoundError
+from backends.azure._errors import GuardedGroup, guarded
+from backends.azure._local_only import refuse_local_method, refuse_local_only
+from backends.azure._mltable import is_local_path, to_mltable_folder
+
+if TYPE_CHECKING:
+    from azure.ai.ml.entities import Job
+
+    from backends.azure._client import AzureClient
+
+__all__ = ["BEST_MODEL_OUTPUT", "AzureJobOperations", "best_model_artifact_uri"]
+
+BEST_MODEL_OUTPUT = "best_model"
+ARTIFACT_DATASTORE = "workspaceartifactstore"
+_AUTOML_INPUTS = ("training_data", "validation_data", "test_data")
+_TERMINAL = ("Completed", "Failed", "Canceled", "NotResponding")
+
+
+def best_model_artifact_uri(best_child: str) -> str:
+    """Where Azure keeps a trial's MLflow model: its run artifacts in the artifact store."""
+    return (f"azureml://datastores/{ARTIFACT_DATASTORE}/paths/ExperimentRun/dcid.{best_child}"
+            "/outputs/mlflow-model")
+
+
+@functools.cache
+def _sdk_leaves_stack_settings_unconverted() -> bool:
+    """azure-ai-ml 1.35 puts the ``StackEnsembleSettings`` *entity* in the REST body.
+
+    ``ClassificationTrainingSettings._to_rest_object`` forgets to convert it,
+    so any job with ``training.stack_ensemble_settings`` fails to serialise
+    ("Object of type StackEnsembleSettings is not JSON serializable"). Probe
+    for the bug rather than assume it, so a fixed SDK is left alone.
+    """
+    from azure.ai.ml.automl import StackEnsembleSettings
+    from azure.ai.ml.entities._job.automl.tabular.classification_job import (
+        ClassificationTrainingSettings,
+    )
+
+    rest = ClassificationTrainingSettings(
+        stack_ensemble_settings=StackEnsembleSettings())._to_rest_object()
+    return isinstance(rest.stack_ensemble_settings, StackEnsembleSettings)
+
+
+def _serialisable_stack_settings(job: Job) -> None:
+    training = getattr(job, "training", None)
+    settings = getattr(training, "stack_ensemble_settings", None)
+    if (settings is not None and hasattr(settings, "_to_rest_object")
+            and _sdk_leaves_stack_settings_unconverted()):
+        training.stack_ensemble_settings = settings._to_rest_object()  # type: ignore[union-attr]
+
+
+def _spec_folder(job: Job) -> Path:
+    """Where relative paths of ``job`` start: its YAML's folder, as in ``az ml``.
+
+    azure-ai-ml keeps the current folder as an AutoML job's base path, so
+    ``load_job("sub/job.yml")`` with ``path: ./data`` would look for ``./data``
+    where Python runs, not beside the YAML; the local backend reads it beside
+    the YAML, and so does this adapter.
+    """
+    source = getattr(job, "_source_path", None)
+    if source:
+        return Path(str(source)).resolve().parent
+    return Path(getattr(job, "_base_path", None) or os.getcwd()).resolve()
+
+
+class AzureJobOperations(GuardedGroup):
+    """``MLClient.jobs`` with local data conversion, default compute and best-model download."""
+
+    _group = "jobs"
+
+    def __init__(self, client: AzureClient) -> None:
+        super().__init__(client.ml_client.jobs)
+        self._client = client
+
+    @guarded("jobs.create_or_update")
+    def create_or_update(self, job: Job, *, description: str | None = None,
+                         compute: str | None = None, tags: dict[str, str] | None = None,
+                         experiment_name: str | None = None, skip_validation: bool = False,
+                         **kwargs: Any) -> Job:
+        """Submit ``job`` (``JobOperations.create_or_update``), uploading local data as MLTable."""
+        refuse_local_only("jobs.create_or_update", kwargs)
+        job = copy.deepcopy(job)
+        if compute is None:
+            self._default_compute(job)
+        _serialisable_stack_settings(job)
+        with tempfile.TemporaryDirectory(prefix="automl-azure-") as scratch:
+            self._local_data_to_mltable(job, Path(scratch))
+            return self._ops.create_or_update(
+                job, description=description, compute=compute, tags=tags,
+                experiment_name=experiment_name, skip_validation=skip_validation, **kwargs,
+            )
+
+    def _default_compute(self, job: Job) -> None:
+        default = self._client.compute
+        if not default:
+            return  # serverless
+        settings = getattr(job, "settings", None)
+        if getattr(job, "type", None) == "pipeline" and settings is not None:
+            if not getattr(settings, "default_compute", None) and not job.compute:
+                settings.default_compute = default
+        elif not getattr(job, "compute", None):
+            job.compute = default
+
+    def _local_data_to_mltable(self, job: Job, scratch: Path) -> None:
+        """Swap local non-MLTable AutoML inputs for generated MLTable folders."""
+        if getattr(job, "type", None) != "automl":
+            return
+        from azure.ai.ml import Input
+
+        base = _spec_folder(job)
+        for field in _AUTOML_INPUTS:
+            value = getattr(job, field, None)
+            path = getattr(value, "path", None)
+            if not path or not is_local_path(str(path)):
+                continue
+            source = Path(str(path)).expanduser()
+            source = source if source.is_absolute() else base / source
+            folder = to_mltable_folder(source, scratch / field)
+            setattr(job, field, Input(type="mltable", path=str(folder or source.resolve())))
+
+    @guarded("jobs.stream")
+    def stream(self, name: str, **kwargs: Any) -> None:
+        """``JobOperations.stream``: print the job's log until it ends; raise if it failed."""
+        refuse_local_only("jobs.stream", kwargs)
+        self._ops.stream(name)
+
+    def resume(self, name: str, **kwargs: Any) -> Any:
+        """Local only; refused with what to do on Azure."""
+        raise refuse_local_method("jobs", "resume")
+
+    def events(self, name: str, **kwargs: Any) -> Any:
+        """Local only; refused with what to do on Azure."""
+        raise refuse_local_method("jobs", "events")
+
+    def result(self, name: str) -> Any:
+        """Local only; refused with what to do on Azure."""
+        raise refuse_local_method("jobs", "result")
+
+    def output_path(self, name: str, output_name: str = BEST_MODEL_OUTPUT) -> Any:
+        """Local only; refused with what to do on Azure."""
+        raise refuse_local_method("jobs", "output_path")
+
+    @guarded("jobs.download")
+    def download(self, name: str, *, download_path: str | os.PathLike[str] = ".",
+                 output_name: str | None = None, all: bool = False, **kwargs: Any) -> None:
+        """``JobOperations.download``; ``best_model`` of an AutoML job is fetched here."""
+        refuse_local_only("jobs.download", kwargs)
+        if output_name != BEST_MODEL_OUTPUT and not all:
+            self._ops.download(name, download_path=download_path, output_name=output_name)
+            return
+        job = self._ops.get(name)
+        if getattr(job, "type", None) != "automl":
+            self._ops.download(name, download_path=download_path, output_name=output_name,
+                               all=all)
+            return
+        if all:  # logs and default artifacts; the model output is fetched below
+            self._ops.download(name, download_path=download_path)
+        self._download_best_model(job, Path(download_path))
+
+    def _download_best_model(self, job: Job, download_path: Path) -> Path:
+        from azure.ai.ml._artifacts._artifact_utilities import download_artifact_from_aml_uri
+
+        status = str(getattr(job.status, "value", job.status))
+        if status not in _TERMINAL:
+            raise ConfigError(
+                f"job {job.name!r} is {status}; its best model can be downloaded once it has "
+                f"finished (wait with `automl-local job stream --name {job.name} "
+                "--backend azure`)."
+            )
+        if status != "Completed":
+            raise JobFailedError(
+                f"job {job.name!r} ended {status}, so it has no best model to download. See "
+                f"its logs in the studio: {getattr(job, 'studio_url', None) or 'ml.azure.com'}."
+            )
+        best_child = self.best_child_run_id(str(job.name))
+        destination = download_path / "named-outputs" / BEST_MODEL_OUTPUT
+        download_artifact_from_aml_uri(
+            uri=best_model_artifact_uri(best_child), destination=str(destination),
+            datastore_operation=self._client.ml_client.datastores,
+        )
+        if not (destination / "MLmodel").is_file():
+            raise NotFoundError(
+                f"the best trial {best_child!r} of job {job.name!r} has no MLflow model under "
+                f"outputs/mlflow-model in the workspace artifact store. Check the trial's outputs "
+                "in the studio."
+            )
+        return destination
+
+    def best_child_run_id(self, name: str) -> str:
+        """The best trial of AutoML job ``name``, from its MLflow parent run's tag."""
+        return self._client.mlflow_runs().best_child_run_id(name)

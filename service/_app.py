@@ -1,0 +1,535 @@
+"""The scoring app: one FastAPI app per worker process, serving every deployment of an endpoint.
+
+Why one process per endpoint holding each deployment's model (not a router in
+front of one process per deployment): a request is answered with no extra
+network hop, traffic weights are applied in-process from ``endpoint.json``,
+and ``--workers K`` gives K identical processes (Azure's ``instance_count``)
+that uvicorn restarts when one dies. Isolation between deployments is per
+thread pool, not per process; the process manager restarts the server when
+the set of deployments or their models change.
+
+Request path of ``POST /score`` (kept lean, measured in the README):
+auth against the key digests -> routing (header pin, else traffic weights)
+-> content type -> body read with the size limit -> in a worker thread under
+``request_timeout_ms``: JSON decode, validation, predict, response encoding
+-> log line, metrics, span. Every failure is a :class:`ScoringError` turned
+into ``{"message": ..., "request_id": ...}`` here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+import traceback
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from starlette.background import BackgroundTask
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+
+from automl_local.exceptions import ConfigError
+from service._auth import check_bearer
+from service._config import (
+    ENDPOINT_FILE,
+    KEYS_FILE,
+    DeploymentConfig,
+    EndpointConfig,
+    WatchedFile,
+    deployment_dir,
+    parse_endpoint_config,
+    parse_key_hashes,
+)
+from service._errors import ModelFailure, ScoringError
+from service._logging import DeploymentLog, payload_logging_enabled
+from service._metrics import Metrics
+from service._model import LoadedModel, load_model
+from service._predict import ScoreOutcome, score_body
+from service._routing import DEPLOYMENT_HEADER, choose_deployment, choose_mirror
+from service._swagger import build_swagger, swagger_ui_html
+from service._telemetry import make_tracer
+
+__all__ = ["ENDPOINT_DIR_ENV", "ScoringRuntime", "app_from_env", "create_app"]
+
+#: How ``python -m service`` hands the endpoint folder to uvicorn's app factory.
+ENDPOINT_DIR_ENV = "AUTOML_SERVICE_ENDPOINT_DIR"
+METRICS_SUBDIR = Path(".service") / "metrics"
+_JSON = "application/json"
+
+
+@dataclass
+class _Deployment:
+    """A deployment as this worker holds it: its model (or load error), log and threads."""
+
+    name: str
+    log: DeploymentLog
+    concurrency: int = 1
+    model: LoadedModel | None = None
+    error: str = ""
+    executor: ThreadPoolExecutor = field(init=False)
+    swagger: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.executor = self._new_executor()
+
+    def _new_executor(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(self.concurrency, thread_name_prefix=f"score-{self.name}")
+
+    def abandon_executor(self) -> None:
+        """Swap in fresh threads after a timeout; the stuck call finishes (or not) alone.
+
+        A Python thread cannot be killed, so a timed-out predict keeps running;
+        without the swap it would hold the deployment's only slot and every
+        later request would time out behind it.
+        """
+        old, self.executor = self.executor, self._new_executor()
+        old.shutdown(wait=False, cancel_futures=False)
+
+
+def _new_request_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _check_content_type(value: str | None) -> None:
+    media = (value or "").split(";", 1)[0].strip().lower()
+    if media != _JSON and not media.endswith("+json"):
+        raise ScoringError(
+            415,
+            f"Expects Content-Type to be application/json, got {value or 'none'!r}. "
+            "Send the JSON body with the header 'Content-Type: application/json'.",
+        )
+
+
+def _too_large(limit: int, size: str) -> ScoringError:
+    return ScoringError(
+        413,
+        f"The request body ({size}) is larger than this endpoint's limit of {limit} bytes. "
+        "Send fewer rows per request.",
+    )
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it is known to exceed ``limit``."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            declared_size = int(declared)
+        except ValueError:
+            raise ScoringError(400, f"Invalid Content-Length header {declared!r}.") from None
+        if declared_size > limit:
+            raise _too_large(limit, f"{declared_size} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit, f"more than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class ScoringRuntime:
+    """Everything one worker holds: config watchers, loaded deployments, logs, metrics, tracer."""
+
+    def __init__(
+        self, endpoint_dir: str | os.PathLike[str], tracer_provider: TracerProvider | None = None
+    ) -> None:
+        self.endpoint_dir = Path(endpoint_dir).resolve()
+        self._config = WatchedFile(
+            self.endpoint_dir / ENDPOINT_FILE,
+            lambda raw: parse_endpoint_config(raw, str(self.endpoint_dir / ENDPOINT_FILE)),
+        )
+        self._keys = WatchedFile(
+            self.endpoint_dir / KEYS_FILE,
+            lambda raw: parse_key_hashes(raw, str(self.endpoint_dir / KEYS_FILE)),
+        )
+        try:
+            config = self._config.get()
+        except FileNotFoundError:
+            raise ConfigError(
+                f"{self.endpoint_dir / ENDPOINT_FILE} does not exist; the scoring server needs "
+                "the endpoint folder written by the process manager."
+            ) from None
+        self._last_config = config
+        self.metrics = Metrics(config.name, self.endpoint_dir / METRICS_SUBDIR)
+        self.tracer, self.exporter = make_tracer(config.name, tracer_provider)
+        self.deployments: dict[str, _Deployment] = {}
+        self._late_logs: dict[str, DeploymentLog] = {}
+        for name, settings in config.deployments.items():
+            self.deployments[name] = self._load(config.name, settings)
+
+    # -- start-up -------------------------------------------------------------------------
+    def _log_for(self, name: str) -> DeploymentLog:
+        dep = self.deployments.get(name)
+        if dep is not None:
+            return dep.log
+        if name not in self._late_logs:  # declared after start-up: log it all the same
+            path = deployment_dir(self.endpoint_dir, name) / "deployment.log"
+            self._late_logs[name] = DeploymentLog(path)
+        return self._late_logs[name]
+
+    def _load(self, endpoint: str, settings: DeploymentConfig) -> _Deployment:
+        log = DeploymentLog(deployment_dir(self.endpoint_dir, settings.name) / "deployment.log")
+        dep = _Deployment(settings.name, log, settings.max_concurrent_requests_per_instance)
+        log.line(
+            f"loading model {settings.model_label} from {settings.model_dir} "
+            f"(endpoint '{endpoint}', deployment '{settings.name}')"
+        )
+        try:
+            model = load_model(settings.model_dir, settings.model_name, settings.model_version)
+        except Exception as exc:
+            dep.error = f"{type(exc).__name__}: {exc}"
+            log.line(
+                f"could not load model {settings.model_label}: {dep.error}\n"
+                + traceback.format_exc(),
+                level="ERROR",
+            )
+            return dep
+        dep.model = model
+        columns = ", ".join(f"{c.name} ({c.type})" for c in model.schema.columns) or "no signature"
+        log.line(
+            f"model {model.label} loaded in {model.load_seconds:.2f} s: flavor {model.flavor}, "
+            f"methods {', '.join(model.methods())}, input columns {columns}; "
+            f"request_timeout_ms {settings.request_timeout_ms}, "
+            f"max_concurrent_requests_per_instance {dep.concurrency}, "
+            f"app_insights_enabled {str(settings.app_insights_enabled).lower()}, "
+            f"telemetry exporter {self.exporter}"
+        )
+        if model.output_example is None and model.schema.columns:
+            log.line(
+                "warm-up prediction on the model's example row failed; requests may fail too",
+                level="WARNING",
+            )
+        self.metrics.set_model(settings.name, model.label)
+        return dep
+
+    def mark_ready(self) -> None:
+        for dep in self.deployments.values():
+            if dep.model is not None:
+                dep.log.line(f"ready: worker serving deployment '{dep.name}'")
+
+    def close(self) -> None:
+        self.metrics.publish(force=True)
+        for dep in self.deployments.values():
+            dep.log.line("worker shutting down")
+            dep.executor.shutdown(wait=False, cancel_futures=True)
+            dep.log.close()
+        for log in self._late_logs.values():
+            log.close()
+
+    # -- per request ----------------------------------------------------------------------
+    def config(self) -> EndpointConfig:
+        """The current endpoint.json; the last good one if it vanished or is mid-write."""
+        with suppress(FileNotFoundError, ConfigError):
+            self._last_config = self._config.get()
+        return self._last_config
+
+    def digests(self) -> tuple[bytes, ...]:
+        """Current key digests; none (so every key fails) if the key file is gone."""
+        try:
+            return self._keys.get().digests()
+        except (FileNotFoundError, ConfigError):
+            return ()
+
+    def deployment(self, name: str) -> _Deployment:
+        dep = self.deployments.get(name)
+        if dep is None:
+            raise ScoringError(
+                503,
+                f"Deployment '{name}' is not loaded by this server process yet (it was added "
+                "after the server started); retry after the endpoint restarts its server.",
+            )
+        if dep.model is None:
+            raise ScoringError(
+                503,
+                f"Deployment '{name}' failed to load its model ({dep.error}). "
+                "See its logs (online_deployments.get_logs) and update the deployment.",
+            )
+        return dep
+
+    async def run(self, dep: _Deployment, body: bytes, timeout_ms: int) -> ScoreOutcome:
+        """``score_body`` in the deployment's threads, abandoned after ``timeout_ms`` (408)."""
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(dep.executor, score_body, body, dep.model)
+        try:
+            return await asyncio.wait_for(future, timeout_ms / 1000.0)
+        except TimeoutError:
+            dep.abandon_executor()
+            raise ScoringError(
+                408,
+                f"Scoring did not finish within request_timeout_ms={timeout_ms} of deployment "
+                f"'{dep.name}'. Send fewer rows, or raise request_settings.request_timeout_ms.",
+            ) from None
+
+    async def score(self, request: Request) -> Response:
+        started = time.perf_counter()
+        headers = request.headers
+        request_id = _new_request_id()
+        client_request_id = headers.get("x-ms-client-request-id", "")[:256]
+        span = self.tracer.start_span("/score", kind=SpanKind.SERVER)
+        config = self.config()
+        name = ""
+        outcome: ScoreOutcome | None = None
+        error: ScoringError | None = None
+        pinned = headers.get(DEPLOYMENT_HEADER)
+        body = b""
+        try:
+            check_bearer(headers.get("authorization"), self.digests())
+            name = choose_deployment(config.name, config.traffic, config.deployments, pinned)
+            dep = self.deployment(name)
+            _check_content_type(headers.get("content-type"))
+            body = await _read_body(request, config.max_body_bytes)
+            outcome = await self.run(dep, body, config.deployments[name].request_timeout_ms)
+        except ScoringError as exc:
+            error = exc
+        except Exception as exc:  # a server bug: still one JSON answer, and a traceback
+            error = ModelFailure(exc)
+        if isinstance(error, ModelFailure) and name:
+            self._log_for(name).line(
+                f"request {request_id}: scoring failed\n"
+                + "".join(traceback.format_exception(error.cause)),
+                level="ERROR",
+            )
+        status = error.status if error is not None else 200
+        response_headers = {"x-request-id": request_id, "x-ms-request-id": request_id}
+        if client_request_id:
+            response_headers["x-ms-client-request-id"] = client_request_id
+        if name:
+            response_headers[DEPLOYMENT_HEADER] = name
+        if outcome is not None:
+            response_headers["x-ms-run-fn-exec-ms"] = f"{outcome.exec_ms:.3f}"
+            if outcome.request.ignored_columns:
+                response_headers["x-automl-ignored-columns"] = ",".join(
+                    outcome.request.ignored_columns
+                )
+            response = Response(outcome.body, media_type=_JSON, headers=response_headers)
+            mirror = None if pinned else choose_mirror(config.mirror_traffic, name)
+            if mirror is not None:
+                response.background = BackgroundTask(self._mirror, mirror, body, config)
+        else:
+            assert error is not None
+            response_headers.update(error.headers)
+            response = _error_response(error, request_id, response_headers)
+        duration = time.perf_counter() - started
+        self.metrics.observe(name, status, duration)
+        settings = config.deployments.get(name)
+        if settings is not None:
+            self._record(
+                settings, config, request_id, client_request_id, status, duration, outcome, error
+            )
+        span.set_attributes(
+            {
+                "http.request.method": "POST",
+                "url.path": "/score",
+                "http.response.status_code": status,
+                "Request Id": request_id,
+                "Client Request Id": client_request_id,
+                "Service Name": config.name,
+                "azureml.endpoint": config.name,
+                "azureml.deployment": name,
+            }
+        )
+        if error is not None:
+            span.set_attribute("error.message", error.message)
+            if status >= 500:
+                span.set_status(Status(StatusCode.ERROR, error.message))
+        span.end()
+        return response
+
+    def _record(
+        self,
+        settings: DeploymentConfig,
+        config: EndpointConfig,
+        request_id: str,
+        client_request_id: str,
+        status: int,
+        duration: float,
+        outcome: ScoreOutcome | None,
+        error: ScoringError | None,
+        mirrored: bool = False,
+    ) -> None:
+        """The per-request JSON line (only with app_insights_enabled, as on Azure)."""
+        if not settings.app_insights_enabled:
+            return
+        dep = self.deployments.get(settings.name)
+        record: dict[str, Any] = {
+            "request_id": request_id,
+            "endpoint": config.name,
+            "deployment": settings.name,
+            "route": "/score",
+            "method": "POST",
+            "status": status,
+            "duration_ms": round(duration * 1000.0, 3),
+            "client_request_id": client_request_id,
+            "model": dep.model.label if dep is not None and dep.model is not None else "",
+            "worker_pid": os.getpid(),
+        }
+        if mirrored:
+            record["mirrored"] = True
+        payload = output = None
+        if outcome is not None:
+            record.update(
+                format=outcome.request.format.value,
+                predict_method=outcome.request.method,
+                rows=outcome.request.rows,
+                exec_ms=round(outcome.exec_ms, 3),
+            )
+            if outcome.request.ignored_columns:
+                record["ignored_columns"] = list(outcome.request.ignored_columns)
+            if payload_logging_enabled(settings.environment_variables):
+                payload, output = outcome.payload, outcome.response
+        if error is not None:
+            record["message"] = error.message
+        self._log_for(settings.name).request(record, payload=payload, output=output)
+
+    async def _mirror(self, name: str, body: bytes, config: EndpointConfig) -> None:
+        """Score a shadow copy on the mirror deployment; only its log line is kept."""
+        settings = config.deployments.get(name)
+        if settings is None:
+            return
+        started = time.perf_counter()
+        outcome: ScoreOutcome | None = None
+        error: ScoringError | None = None
+        try:
+            outcome = await self.run(self.deployment(name), body, settings.request_timeout_ms)
+        except ScoringError as exc:
+            error = exc
+        except Exception as exc:
+            error = ModelFailure(exc)
+        status = error.status if error is not None else 200
+        duration = time.perf_counter() - started
+        self.metrics.observe(name, status, duration)
+        self._record(
+            settings,
+            config,
+            _new_request_id(),
+            "",
+            status,
+            duration,
+            outcome,
+            error,
+            mirrored=True,
+        )
+
+    def swagger(self, version: str, pinned: str | None) -> dict[str, Any]:
+        """The spec of the pinned deployment, else the one with most traffic."""
+        loaded = {n: d for n, d in self.deployments.items() if d.model is not None}
+        if pinned and pinned in loaded:
+            dep = loaded[pinned]
+        elif loaded:
+            traffic = self.config().traffic
+            dep = loaded[max(sorted(loaded), key=lambda n: traffic.get(n, 0))]
+        else:
+            return build_swagger(None, version=version, service_name=self.config().name)
+        if version not in dep.swagger:
+            dep.swagger[version] = build_swagger(
+                dep.model, version=version, service_name=self.config().name
+            )
+        return dep.swagger[version]
+
+    async def publish_metrics_forever(self, every: float = 1.0) -> None:
+        while True:
+            await asyncio.sleep(every)
+            # OSError: the endpoint folder is being deleted; there is nothing to report to.
+            with suppress(OSError):
+                self.metrics.publish()
+
+
+def _error_response(error: ScoringError, request_id: str, headers: Mapping[str, str]) -> Response:
+    body = json.dumps({"message": error.message, "request_id": request_id})
+    return Response(body, status_code=error.status, media_type=_JSON, headers=dict(headers))
+
+
+def create_app(
+    endpoint_dir: str | os.PathLike[str], *, tracer_provider: TracerProvider | None = None
+) -> FastAPI:
+    """The scoring app for the endpoint folder ``endpoint_dir``, with every model loaded.
+
+    Raises :class:`ConfigError` if ``endpoint.json`` is missing or invalid. A
+    model that fails to load does not stop the app: its deployment answers
+    503 with the load error, which is also in its ``deployment.log``.
+    """
+    runtime = ScoringRuntime(endpoint_dir, tracer_provider)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        publisher = asyncio.create_task(runtime.publish_metrics_forever())
+        runtime.mark_ready()
+        try:
+            yield
+        finally:
+            publisher.cancel()
+            runtime.close()
+
+    app = FastAPI(
+        title=f"automl-local endpoint {runtime.config().name}",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+
+    @app.get("/", response_class=PlainTextResponse)
+    async def health() -> PlainTextResponse:
+        return PlainTextResponse("Healthy")
+
+    @app.post("/score")
+    async def score(request: Request) -> Response:
+        return await runtime.score(request)
+
+    @app.get("/swagger.json")
+    async def swagger(request: Request) -> Response:
+        version = request.query_params.get("version", "2")
+        try:
+            spec = runtime.swagger(version, request.headers.get(DEPLOYMENT_HEADER))
+        except ValueError as exc:
+            return _error_response(ScoringError(404, str(exc)), _new_request_id(), {})
+        return Response(json.dumps(spec), media_type=_JSON)
+
+    @app.get("/docs", response_class=HTMLResponse)
+    async def docs() -> HTMLResponse:
+        title = f"{runtime.config().name} - Swagger UI"
+        return HTMLResponse(swagger_ui_html("/swagger.json", title))
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(
+            runtime.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+        message = str(exc.detail)
+        if exc.status_code == 404:
+            message = "Not found. Routes: GET /, POST /score, GET /swagger.json, /docs, /metrics."
+        error = ScoringError(exc.status_code, message, headers=exc.headers)
+        return _error_response(error, _new_request_id(), error.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> Response:
+        error = ScoringError(500, f"Internal server error ({type(exc).__name__}).")
+        return _error_response(error, _new_request_id(), {})
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """uvicorn's app factory in each worker: the endpoint folder comes from the environment."""
+    endpoint_dir = os.environ.get(ENDPOINT_DIR_ENV)
+    if not endpoint_dir:
+        raise ConfigError(
+            f"{ENDPOINT_DIR_ENV} is not set; start the server with "
+            "`python -m service --endpoint-dir <folder> --port <n>`."
+        )
+    return create_app(endpoint_dir)

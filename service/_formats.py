@@ -1,0 +1,378 @@
+"""Request formats in, DataFrames out; predictions in, each format's own response shape out.
+
+Accepted request bodies (exactly one format key per body):
+
+=====================  =============================================  ========================
+format                 body                                           response
+=====================  =============================================  ========================
+Azure MLflow           ``{"input_data": {"columns", "index", "data"}}`` bare JSON list
+                       (also ``{"input_data": {"data": [records]}}``)
+AutoML scoring v2      ``{"Inputs": {"data": [records]},``             ``{"Results": [...]}``
+                       ``"GlobalParameters": {"method": ...}}``
+v1 web service         ``{"data": [records]}``                         ``{"result": [...]}``
+MLflow scoring server  ``{"dataframe_split": {...}}`` or                ``{"predictions": [...]}``
+                       ``{"dataframe_records": [records]}``
+=====================  =============================================  ========================
+
+``method`` (``predict`` or ``predict_proba``) comes from ``GlobalParameters``
+or ``params`` in any format. Validation against the MLflow signature happens
+here, once per request, with messages that name the column, the row and the
+expected type:
+
+* a missing required column is a 400 naming it; a missing optional column
+  (one that had missing values in training) is filled with nulls;
+* extra columns are ignored, as MLflow's schema enforcement does; their names
+  are returned so the server can report them (response header and log);
+* numbers are taken as JSON numbers or numeric strings; anything else in a
+  numeric column is a 400. Non-string scalars in a string column are turned
+  into strings (``5`` -> ``"5"``); objects/arrays in any column are a 400.
+
+The hot path is plain Python over the decoded JSON plus one ``np.asarray``
+per column: no pydantic models, no per-row DataFrame operations.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from service._errors import ScoringError
+from service._model import NUMERIC_TYPES, ColumnSpec, ModelSchema
+
+__all__ = [
+    "ACCEPTED_FORMATS",
+    "METHODS",
+    "ParsedRequest",
+    "RequestFormat",
+    "format_response",
+    "frame_from_records",
+    "frame_from_split",
+    "parse_request",
+]
+
+METHODS = ("predict", "predict_proba")
+
+
+class RequestFormat(StrEnum):
+    """The request formats, named by their top-level key."""
+
+    AZUREML = "input_data"
+    AUTOML = "Inputs"
+    V1 = "data"
+    MLFLOW_SPLIT = "dataframe_split"
+    MLFLOW_RECORDS = "dataframe_records"
+
+
+ACCEPTED_FORMATS = (
+    '{"input_data": {"columns": [...], "index": [...], "data": [[...]]}} (Azure MLflow)',
+    '{"Inputs": {"data": [{...}]}, "GlobalParameters": {"method": "predict"}} '
+    "(AutoML scoring file v2)",
+    '{"data": [{...}]} (v1 web service)',
+    '{"dataframe_split": {"columns": [...], "data": [[...]]}} or '
+    '{"dataframe_records": [{...}]} (MLflow scoring server)',
+)
+_FORMAT_KEYS = tuple(f.value for f in RequestFormat)
+
+
+@dataclass(frozen=True)
+class ParsedRequest:
+    """A validated request: the model input, its format and method, and ignored columns."""
+
+    frame: pd.DataFrame
+    format: RequestFormat
+    method: str = "predict"
+    ignored_columns: tuple[str, ...] = ()
+
+    @property
+    def rows(self) -> int:
+        return len(self.frame)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _bad(message: str) -> ScoringError:
+    return ScoringError(400, message)
+
+
+def parse_request(payload: Any, schema: ModelSchema) -> ParsedRequest:
+    """Turn a decoded JSON body into a validated DataFrame, its format and method.
+
+    Raises :class:`ScoringError` (400) naming the field for anything it cannot
+    take: unknown format, missing/mistyped columns, empty data, bad method.
+    """
+    if not isinstance(payload, dict):
+        raise _bad(
+            f"The request body must be a JSON object, got {_json_type(payload)}. "
+            f"Accepted formats: {'; '.join(ACCEPTED_FORMATS)}."
+        )
+    keys = [k for k in _FORMAT_KEYS if k in payload]
+    if len(keys) != 1:
+        given = ", ".join(repr(k) for k in payload) or "none"
+        problem = (
+            f"has several format keys ({', '.join(keys)}); send exactly one"
+            if keys
+            else f"has no known format key (keys given: {given})"
+        )
+        raise _bad(
+            f"Unrecognized request format: the JSON object {problem}. "
+            f"Accepted formats: {'; '.join(ACCEPTED_FORMATS)}."
+        )
+    fmt = RequestFormat(keys[0])
+    body = payload[fmt.value]
+    if fmt is RequestFormat.AZUREML:
+        frame, ignored = _frame_from_input_data(body, schema)
+    elif fmt is RequestFormat.AUTOML:
+        if not isinstance(body, dict) or "data" not in body:
+            raise _bad(
+                'Inputs must be an object {"data": [{column: value, ...}]}, got '
+                f"{_json_type(body)}{' without data' if isinstance(body, dict) else ''}."
+            )
+        frame, ignored = frame_from_records(body["data"], schema, "Inputs.data")
+    elif fmt is RequestFormat.MLFLOW_SPLIT:
+        frame, ignored = frame_from_split(body, schema, "dataframe_split")
+    else:  # V1 and MLFLOW_RECORDS: a list of records
+        frame, ignored = frame_from_records(body, schema, fmt.value)
+    return ParsedRequest(frame, fmt, _method(payload), ignored)
+
+
+def _method(payload: dict[str, Any]) -> str:
+    """``GlobalParameters.method`` or ``params.method``; ``predict`` when absent."""
+    for key in ("GlobalParameters", "params"):
+        if key not in payload or payload[key] is None:
+            continue
+        params = payload[key]
+        if not isinstance(params, dict):
+            raise _bad(
+                f'{key} must be an object such as {{"method": "predict_proba"}}, '
+                f"got {_json_type(params)}."
+            )
+        method = params.get("method", "predict")
+        if method not in METHODS:
+            raise _bad(
+                f"{key}.method must be one of {', '.join(repr(m) for m in METHODS)}; "
+                f"got {method!r}."
+            )
+        return str(method)
+    return "predict"
+
+
+def _frame_from_input_data(body: Any, schema: ModelSchema) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    if isinstance(body, dict):
+        if "columns" in body:
+            return frame_from_split(body, schema, "input_data")
+        data = body.get("data")
+        if isinstance(data, list) and (not data or isinstance(data[0], dict)):
+            return frame_from_records(data, schema, "input_data.data")
+        raise _bad(
+            'input_data must be {"columns": [...], "index": [...], "data": [[...], ...]} '
+            '(split orientation) or {"data": [{column: value, ...}]} (records); '
+            f"got an object with keys {sorted(body)}."
+        )
+    if isinstance(body, list) and body and isinstance(body[0], dict):
+        return frame_from_records(body, schema, "input_data")
+    raise _bad(
+        "input_data must be an object in split orientation "
+        '{"columns": [...], "index": [...], "data": [[...], ...]}; '
+        f"got {_json_type(body)} (tensor input is not supported for this tabular model)."
+    )
+
+
+def frame_from_records(
+    records: Any, schema: ModelSchema, where: str
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """``[{column: value}, ...]`` -> (DataFrame in signature order, ignored column names)."""
+    if not isinstance(records, list):
+        raise _bad(
+            f"{where} must be a list of row objects {{column: value}}, got {_json_type(records)}."
+        )
+    for i, row in enumerate(records):
+        if not isinstance(row, dict):
+            raise _bad(
+                f"{where}[{i}] must be an object {{column: value, ...}}, got {_json_type(row)}."
+            )
+    if len(records) == 1:
+        names = list(records[0])
+        columns = {k: [v] for k, v in records[0].items()}
+    else:
+        names = list(dict.fromkeys(k for row in records for k in row))
+        columns = {k: [row.get(k) for row in records] for k in names}
+    return _build(names, columns, len(records), schema, where)
+
+
+def frame_from_split(
+    body: Any, schema: ModelSchema, where: str
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """``{"columns": [...], "index": [...], "data": [[...]]}`` -> (DataFrame, ignored columns).
+
+    ``index`` is optional and does not affect predictions (responses are lists
+    in row order), as on Azure.
+    """
+    if not isinstance(body, dict):
+        raise _bad(
+            f'{where} must be an object {{"columns": [...], "data": [[...]]}}, '
+            f"got {_json_type(body)}."
+        )
+    names, data = body.get("columns"), body.get("data")
+    if not isinstance(names, list) or not all(isinstance(c, str) for c in names):
+        raise _bad(f"{where}.columns must be a list of column names (strings).")
+    if len(set(names)) != len(names):
+        dupes = sorted({c for c in names if names.count(c) > 1})
+        raise _bad(f"{where}.columns names {dupes} more than once; each column must be unique.")
+    if not isinstance(data, list):
+        raise _bad(
+            f"{where}.data must be a list of rows (lists of values), got {_json_type(data)}."
+        )
+    width = len(names)
+    for i, row in enumerate(data):
+        if not isinstance(row, list) or len(row) != width:
+            size = f"{len(row)} values" if isinstance(row, list) else _json_type(row)
+            raise _bad(
+                f"{where}.data[{i}] has {size} but {where}.columns names {width} columns; "
+                "each row must be a list with one value per column, in the same order."
+            )
+    transposed = list(zip(*data, strict=True)) if data else [() for _ in names]
+    columns = {name: list(values) for name, values in zip(names, transposed, strict=True)}
+    return _build(names, columns, len(data), schema, where)
+
+
+def _describe(schema: ModelSchema) -> str:
+    return ", ".join(
+        f"{c.name} ({c.type}{'' if c.required else ', optional'})" for c in schema.columns
+    )
+
+
+def _build(
+    names: list[str],
+    columns: dict[str, list[Any]],
+    n_rows: int,
+    schema: ModelSchema,
+    where: str,
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    if n_rows == 0:
+        raise _bad(f"{where} has no rows; send at least one row to score.")
+    if not schema.columns:  # no signature: trust the client and pandas' inference
+        return pd.DataFrame(columns, columns=names), ()
+    known = schema.names
+    missing = [c for c in schema.required if c not in columns]
+    if missing:
+        raise _bad(
+            f"Missing required column(s) {missing} in {where}. "
+            f"The model expects: {_describe(schema)}."
+        )
+    ignored = tuple(c for c in names if c not in known)
+    arrays = {}
+    for spec in schema.columns:
+        values = columns.get(spec.name)
+        if values is None:  # an optional column left out: all null, as in training
+            values = [None] * n_rows
+        arrays[spec.name] = _convert(spec, values, where)
+    return pd.DataFrame(arrays, copy=False), ignored
+
+
+def _convert(spec: ColumnSpec, values: list[Any], where: str) -> Any:
+    """One column's JSON values -> an array of the signature's type, or a 400."""
+    if spec.type in NUMERIC_TYPES:
+        return _numeric(spec, values, where)
+    if spec.type == "string":
+        if all(type(v) is str for v in values):
+            return np.asarray(values, dtype=object)
+        return np.asarray([_to_str(spec, i, v, where) for i, v in enumerate(values)], dtype=object)
+    if spec.type == "boolean":
+        out = [_to_bool(spec, i, v, where) for i, v in enumerate(values)]
+        return np.asarray(out, dtype=bool if None not in out else object)
+    if spec.type == "datetime":
+        try:
+            return pd.to_datetime(pd.Series(values, dtype=object))
+        except (TypeError, ValueError) as exc:
+            raise _bad(
+                f"Column '{spec.name}' expects a datetime (ISO 8601 string such as "
+                f"'2024-05-01T12:00:00') in {where}: {exc}"
+            ) from None
+    for i, v in enumerate(values):
+        if isinstance(v, dict | list):
+            raise _type_error(spec, i, v, where, "a scalar value")
+    return np.asarray(values, dtype=object)
+
+
+def _type_error(spec: ColumnSpec, row: int, value: Any, where: str, expected: str) -> ScoringError:
+    shown = repr(value) if not isinstance(value, dict | list) else _json_type(value)
+    return _bad(
+        f"Column '{spec.name}' expects {expected} (signature type {spec.type}) but row {row} "
+        f"of {where} has {shown} ({_json_type(value)}). Send {expected} or null."
+    )
+
+
+def _numeric(spec: ColumnSpec, values: list[Any], where: str) -> Any:
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+        ok = arr.ndim == 1
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        for i, v in enumerate(values):
+            if isinstance(v, dict | list) or (isinstance(v, str) and not _is_number(v)):
+                raise _type_error(spec, i, v, where, "a number")
+        raise _type_error(spec, 0, values[0], where, "a number")  # pragma: no cover
+    # Whole numbers in an integer column get the integer dtype the model was trained on.
+    integral = spec.type in ("long", "integer") and np.isfinite(arr).all()
+    if integral and (arr == np.trunc(arr)).all():
+        return arr.astype(np.int64 if spec.type == "long" else np.int32)
+    return arr
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _to_str(spec: ColumnSpec, row: int, value: Any, where: str) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return np.nan
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | int | float):
+        return str(value)
+    raise _type_error(spec, row, value, where, "a string")
+
+
+def _to_bool(spec: ColumnSpec, row: int, value: Any, where: str) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise _type_error(spec, row, value, where, "true or false")
+
+
+def format_response(fmt: RequestFormat, predictions: list[Any]) -> Any:
+    """Wrap predictions the way each format's own server answers."""
+    if fmt is RequestFormat.AZUREML:
+        return predictions
+    if fmt is RequestFormat.AUTOML:
+        return {"Results": predictions}
+    if fmt is RequestFormat.V1:
+        return {"result": predictions}
+    return {"predictions": predictions}

@@ -1,0 +1,197 @@
+"""Loading an MLflow model once, with everything the hot path needs pre-computed.
+
+A :class:`LoadedModel` holds the estimator, the input schema from the MLflow
+signature (column names, MLflow types, required flags), a JSON-safe example
+row from the model's ``input_example`` and the model's answer for that row.
+The example answer doubles as a warm-up (first-call costs are paid at
+start-up, not by the first client) and as the swagger's output example.
+
+The sklearn flavour is loaded when present: it gives ``predict_proba`` and
+skips MLflow's per-call schema enforcement (``service._formats`` validates
+against the same signature once, faster). Other flavours go through pyfunc.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from automl_local.exceptions import ConfigError
+
+__all__ = ["NUMERIC_TYPES", "ColumnSpec", "LoadedModel", "ModelSchema", "load_model"]
+
+#: MLflow column types taken as numbers (JSON numbers, numeric strings, null).
+NUMERIC_TYPES = frozenset({"integer", "long", "float", "double"})
+_PLACEHOLDERS = {"string": "example_value", "boolean": False, "datetime": "2024-01-01T00:00:00"}
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One input column: its name, MLflow type name and whether it must be sent."""
+
+    name: str
+    type: str
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class ModelSchema:
+    """The columns a model takes, in training order, plus one example row.
+
+    An empty ``columns`` means the model has no signature: requests are then
+    passed through with pandas' own type inference and no column checks.
+    """
+
+    columns: tuple[ColumnSpec, ...] = ()
+    example: dict[str, Any] = field(default_factory=dict)
+
+    # cached: the hot path asks for these on every request.
+    @cached_property
+    def names(self) -> frozenset[str]:
+        return frozenset(c.name for c in self.columns)
+
+    @cached_property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+    def example_row(self) -> dict[str, Any]:
+        """The example row, completed with placeholders for columns it lacks."""
+        row = {}
+        for col in self.columns:
+            if col.name in self.example:
+                row[col.name] = self.example[col.name]
+            else:
+                row[col.name] = 0 if col.type in NUMERIC_TYPES else _PLACEHOLDERS.get(col.type, "")
+        return row if self.columns else dict(self.example)
+
+
+@dataclass
+class LoadedModel:
+    """A model ready to score; built by :func:`load_model` (or directly in tests)."""
+
+    estimator: Any
+    schema: ModelSchema
+    name: str = ""
+    version: str = ""
+    model_dir: str = ""
+    flavor: str = "sklearn"
+    load_seconds: float = 0.0
+    output_example: list[Any] | None = None
+    classes: list[Any] | None = None
+
+    @property
+    def label(self) -> str:
+        if self.name and self.version:
+            return f"{self.name}:{self.version}"
+        return self.name or Path(self.model_dir).name
+
+    def methods(self) -> tuple[str, ...]:
+        """The scoring methods this model supports, in the order swagger lists them."""
+        has_proba = callable(getattr(self.estimator, "predict_proba", None))
+        return ("predict", "predict_proba") if has_proba else ("predict",)
+
+
+def _schema_from_mlflow(mlmodel: Any, model_dir: str) -> ModelSchema:
+    signature = mlmodel.signature
+    columns: tuple[ColumnSpec, ...] = ()
+    if signature is not None and signature.inputs is not None:
+        inputs = signature.inputs
+        if inputs.is_tensor_spec():
+            raise ConfigError(
+                f"Model at {model_dir} has a tensor signature; the scoring server serves "
+                "tabular (column-based) MLflow models. Log the model with a DataFrame signature."
+            )
+        if not inputs.has_input_names():
+            raise ConfigError(
+                f"Model at {model_dir} has unnamed signature columns; re-log it with "
+                "infer_signature(<training DataFrame>, ...)."
+            )
+        columns = tuple(
+            ColumnSpec(str(c.name), _type_name(c.type), bool(getattr(c, "required", True)))
+            for c in inputs.inputs
+        )
+    return ModelSchema(columns=columns, example=_example_row(mlmodel, model_dir))
+
+
+def _type_name(mlflow_type: Any) -> str:
+    """``DataType.long`` -> ``"long"``; object/array types keep their string form."""
+    return str(getattr(mlflow_type, "name", mlflow_type))
+
+
+def _example_row(mlmodel: Any, model_dir: str) -> dict[str, Any]:
+    """First row of the saved input example as plain JSON values; {} when absent."""
+    import pandas as pd
+
+    try:
+        example = mlmodel.load_input_example(model_dir)
+    except Exception:  # a broken example must not stop serving
+        return {}
+    if isinstance(example, pd.DataFrame) and len(example):
+        return dict(json.loads(example.head(1).to_json(orient="records", date_format="iso"))[0])
+    if isinstance(example, dict):
+        return {str(k): v for k, v in example.items() if not isinstance(v, list | dict)}
+    return {}
+
+
+def load_model(model_dir: str | Path, name: str = "", version: str = "") -> LoadedModel:
+    """Load the MLflow model folder ``model_dir`` and warm it up on its example row.
+
+    Raises :class:`ConfigError` if the folder is not an MLflow model or its
+    signature is not tabular; the model's own import/unpickling errors
+    propagate unchanged (the caller logs them into ``deployment.log``).
+    """
+    started = time.perf_counter()
+    model_dir = str(Path(model_dir).resolve())
+    if not (Path(model_dir) / "MLmodel").is_file():
+        raise ConfigError(
+            f"{model_dir} is not an MLflow model folder (no MLmodel file). Register the "
+            "model's mlflow-model/ folder (type mlflow_model)."
+        )
+    from mlflow.models import Model
+
+    mlmodel = Model.load(model_dir)
+    schema = _schema_from_mlflow(mlmodel, model_dir)
+    if "sklearn" in mlmodel.flavors:
+        import mlflow.sklearn
+
+        estimator, flavor = mlflow.sklearn.load_model(model_dir), "sklearn"
+    else:
+        import mlflow.pyfunc
+
+        estimator, flavor = mlflow.pyfunc.load_model(model_dir), "python_function"
+    classes = getattr(estimator, "classes_", None)
+    model = LoadedModel(
+        estimator=estimator,
+        schema=schema,
+        name=name,
+        version=version,
+        model_dir=model_dir,
+        flavor=flavor,
+        classes=[_plain(c) for c in classes] if classes is not None else None,
+    )
+    model.output_example = _warm_up(model)
+    model.load_seconds = time.perf_counter() - started
+    return model
+
+
+def _warm_up(model: LoadedModel) -> list[Any] | None:
+    """Score the example row once; its answer becomes the swagger's output example."""
+    if not model.schema.columns:
+        return None
+    from service._formats import frame_from_records
+    from service._predict import predict
+
+    try:
+        frame, _ = frame_from_records([model.schema.example_row()], model.schema, "example")
+        return predict(model, frame, "predict")
+    except Exception:  # the first real request reports the problem with its own id
+        return None
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars -> Python scalars, so labels serialise to JSON."""
+    return value.item() if hasattr(value, "item") else value

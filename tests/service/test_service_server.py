@@ -1,0 +1,217 @@
+"""The real thing: `python -m service` with uvicorn workers on 127.0.0.1, over real HTTP.
+
+One server (2 workers) per module; the tests run in file order and share it:
+scoring, auth, key rotation, traffic changes, pinning, a killed worker being
+replaced, the deployment log, metrics and latency.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTUP_TIMEOUT = 90.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def worker_pids(server_pid: int) -> set[int]:
+    """uvicorn's worker processes: children of the server started by multiprocessing spawn."""
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == server_pid and b"spawn_main" in cmdline:
+            pids.add(int(entry.name))
+    return pids
+
+
+def wait_until(condition: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class Server:
+    def __init__(self, process: subprocess.Popen[bytes], url: str, endpoint: Any) -> None:
+        self.process = process
+        self.url = url
+        self.endpoint = endpoint
+        self.http = httpx.Client(base_url=url, timeout=30.0)
+
+    def healthy(self) -> bool:
+        if self.process.poll() is not None:
+            out = self.process.stdout.read().decode() if self.process.stdout else ""
+            raise AssertionError(f"server exited with {self.process.returncode}:\n{out}")
+        try:
+            return self.http.get("/", timeout=2.0).text == "Healthy"
+        except httpx.HTTPError:
+            return False
+
+    def score(self, body: Any, key: str | None = None, **headers: str) -> httpx.Response:
+        key = self.endpoint.primary_key if key is None else key
+        return self.http.post("/score", json=body, headers=self.endpoint.headers(key, **headers))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, make_endpoint: Any) -> Iterator[Server]:
+    folder = make_endpoint(tmp_path_factory.mktemp("e2e") / "bank-ep", {"blue": 100, "green": 0})
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service", "--endpoint-dir", str(folder.path)]
+        + ["--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, so cleanup reaches the workers
+    )
+    server = Server(process, f"http://127.0.0.1:{port}", folder)
+    try:
+        wait_until(server.healthy, STARTUP_TIMEOUT, "GET / to answer Healthy")
+        yield server
+    finally:
+        server.http.close()
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+def test_score_and_auth(server: Server, row: dict) -> None:
+    ok = server.score({"input_data": {"columns": list(row), "data": [list(row.values())]}})
+    assert ok.status_code == 200, ok.text
+    assert ok.json() == ["yes"]
+    assert ok.headers["azureml-model-deployment"] == "blue"
+    assert server.score({"data": [row]}, key=server.endpoint.secondary_key).status_code == 200
+    assert server.score({"data": [row]}, key="wrong-key").status_code == 401
+    no_key = server.http.post("/score", json={"data": [row]})
+    assert no_key.status_code == 401 and "Missing Authorization header" in no_key.json()["message"]
+
+
+def test_key_rotation_applies_to_every_worker_at_once(server: Server, row: dict) -> None:
+    endpoint = server.endpoint
+    endpoint.set_keys("rotated-primary-key", endpoint.secondary_key)
+    # Many calls on fresh connections, so both workers answer some of them.
+    for _ in range(10):
+        with httpx.Client(base_url=server.url) as fresh:
+            old = fresh.post("/score", json={"data": [row]}, headers=endpoint.headers())
+            assert old.status_code == 401
+            new = fresh.post(
+                "/score", json={"data": [row]}, headers=endpoint.headers("rotated-primary-key")
+            )
+            assert new.status_code == 200
+    endpoint.set_keys(endpoint.primary_key, endpoint.secondary_key)
+    assert server.score({"data": [row]}).status_code == 200
+
+
+def test_traffic_change_without_restart_and_pinning(server: Server, row: dict) -> None:
+    endpoint = server.endpoint
+    endpoint.set_traffic({"blue": 0, "green": 100})
+    served = set()
+    for _ in range(10):
+        with httpx.Client(base_url=server.url) as fresh:
+            answer = fresh.post("/score", json={"data": [row]}, headers=endpoint.headers())
+            served.add(answer.headers["azureml-model-deployment"])
+    assert served == {"green"}
+    pinned = server.score({"data": [row]}, **{"azureml-model-deployment": "blue"})
+    assert pinned.headers["azureml-model-deployment"] == "blue"
+    unknown = server.score({"data": [row]}, **{"azureml-model-deployment": "nope"})
+    assert unknown.status_code == 404 and "blue, green" in unknown.json()["message"]
+    endpoint.set_traffic({"blue": 100, "green": 0})
+
+
+def test_killed_worker_is_replaced(server: Server, row: dict) -> None:
+    before = worker_pids(server.process.pid)
+    assert len(before) == 2
+    victim = min(before)
+    os.kill(victim, signal.SIGKILL)
+    wait_until(
+        lambda: len(worker_pids(server.process.pid) - {victim}) == 2,
+        STARTUP_TIMEOUT,
+        "uvicorn to start a replacement worker",
+    )
+    wait_until(server.healthy, STARTUP_TIMEOUT, "the server to answer after the kill")
+    for _ in range(6):  # both workers, the new one included, keep answering
+        with httpx.Client(base_url=server.url) as fresh:
+            answer = fresh.post("/score", json={"data": [row]}, headers=server.endpoint.headers())
+            assert answer.status_code == 200
+    assert server.process.poll() is None
+
+
+def test_deployment_log_and_metrics(server: Server, row: dict) -> None:
+    answer = server.score(
+        {"data": [row]},
+        **{"azureml-model-deployment": "blue", "x-ms-client-request-id": "e2e-1"},
+    )
+    request_id = answer.headers["x-request-id"]
+
+    def logged() -> bool:
+        return any(r["request_id"] == request_id for r in server.endpoint.log_records("blue"))
+
+    wait_until(logged, 5.0, "the request's log line")
+    record = next(r for r in server.endpoint.log_records("blue") if r["request_id"] == request_id)
+    assert record["client_request_id"] == "e2e-1" and record["status"] == 200
+    assert record["worker_pid"] in worker_pids(server.process.pid)
+    text = server.endpoint.log("blue")
+    assert "server starting on http://127.0.0.1:" in text
+    assert text.count("ready: worker serving deployment 'blue'") >= 3  # 2 workers + replacement
+    assert server.endpoint.primary_key not in text and "Bearer" not in text
+    assert len({r["worker_pid"] for r in server.endpoint.log_records("blue")}) >= 2
+    time.sleep(1.2)  # other workers publish their counters once a second
+    metrics = server.http.get("/metrics").text
+    blue_ok = next(
+        line
+        for line in metrics.splitlines()
+        if line.startswith("automl_endpoint_requests_total") and 'deployment="blue"' in line
+        if 'status_code="200"' in line
+    )
+    assert int(blue_ok.rsplit(" ", 1)[1]) >= 10
+    assert server.http.get("/swagger.json").json()["paths"]["/score"]["post"]["operationId"] == (
+        "RunMLService"
+    )
+
+
+def test_single_row_latency(server: Server, row: dict) -> None:
+    """Sanity bound only (shared CI machines are noisy); the README reports measured numbers."""
+    body = {"data": [row]}
+    for _ in range(20):
+        server.score(body)
+    timings = []
+    for _ in range(100):
+        started = time.perf_counter()
+        assert server.score(body).status_code == 200
+        timings.append((time.perf_counter() - started) * 1000)
+    p50 = statistics.median(timings)
+    print(f"single-row latency over loopback: p50 {p50:.2f} ms, max {max(timings):.2f} ms")
+    assert p50 < 100

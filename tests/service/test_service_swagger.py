@@ -1,0 +1,79 @@
+"""The Azure-inference-server-style swagger built from the model signature (no HTTP)."""
+
+from __future__ import annotations
+
+import pytest
+
+from service._model import LoadedModel
+from service._swagger import build_swagger
+
+
+def test_swagger2_layout_matches_azure_inference_server(loaded_model: LoadedModel) -> None:
+    spec = build_swagger(loaded_model, service_name="bank-ep")
+    assert spec["swagger"] == "2.0"
+    assert spec["info"]["title"] == "bank-ep"
+    assert spec["info"]["description"] == (
+        "API specification for the Azure Machine Learning service bank-ep"
+    )
+    assert spec["securityDefinitions"]["Bearer"] == {
+        "type": "apiKey",
+        "name": "Authorization",
+        "in": "header",
+        "description": "For example: Bearer abc123",
+    }
+    paths = spec["paths"]
+    assert paths["/"]["get"]["operationId"] == "ServiceHealthCheck"
+    score = paths["/score"]["post"]
+    assert score["operationId"] == "RunMLService"
+    assert score["security"] == [{"Bearer": []}]
+    assert score["parameters"][0]["name"] == "serviceInputPayload"
+    assert score["parameters"][0]["schema"] == {"$ref": "#/definitions/ServiceInput"}
+    assert score["responses"]["200"]["schema"] == {"$ref": "#/definitions/ServiceOutput"}
+    assert paths["/swagger.json"]["get"]["operationId"] == "GetSwaggerSpec"
+    assert {"ServiceInput", "ServiceOutput", "ErrorResponse"} <= set(spec["definitions"])
+
+
+def test_service_input_has_a_real_example_row_and_typed_columns(
+    loaded_model: LoadedModel,
+) -> None:
+    definitions = build_swagger(loaded_model)["definitions"]
+    example = definitions["ServiceInput"]["example"]["input_data"]
+    assert example["columns"] == ["age", "job", "balance", "housing"]
+    assert example["data"] == [[loaded_model.schema.example[c] for c in example["columns"]]]
+    assert isinstance(example["data"][0][0], int) and isinstance(example["data"][0][1], str)
+    record = definitions["InputRecord"]
+    assert record["required"] == ["age", "job", "housing"]
+    assert record["properties"]["age"] == {"type": "integer", "format": "int64"}
+    assert record["properties"]["balance"] == {"type": "number", "format": "double"}
+    assert record["properties"]["job"] == {"type": "string"}
+    automl = definitions["AutoMLServiceInput"]
+    assert automl["properties"]["Inputs"]["properties"]["data"]["items"] == {
+        "$ref": "#/definitions/InputRecord"
+    }
+    output = definitions["ServiceOutput"]
+    assert output["items"] == {"type": "string"}
+    assert output["example"] == loaded_model.output_example
+    assert "['no', 'yes']" in output["description"]
+    methods = definitions["ServiceInput"]["properties"]["params"]["properties"]["method"]
+    assert methods["enum"] == ["predict", "predict_proba"]
+
+
+@pytest.mark.parametrize(("version", "openapi"), [("3", "3.0.1"), ("3.1", "3.1.0")])
+def test_openapi3(loaded_model: LoadedModel, version: str, openapi: str) -> None:
+    spec = build_swagger(loaded_model, version=version)
+    assert spec["openapi"] == openapi
+    assert spec["components"]["securitySchemes"]["Bearer"]["in"] == "header"
+    body = spec["paths"]["/score"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"] == {"$ref": "#/components/schemas/ServiceInput"}
+    record_ref = spec["components"]["schemas"]["AutoMLServiceInput"]["properties"]["Inputs"]
+    assert record_ref["properties"]["data"]["items"]["$ref"] == "#/components/schemas/InputRecord"
+
+
+def test_no_model_gives_generic_schemas() -> None:
+    definitions = build_swagger(None)["definitions"]
+    assert definitions["ServiceInput"] == {"type": "object", "example": {}}
+
+
+def test_unknown_version() -> None:
+    with pytest.raises(ValueError, match=r"Swagger version '4' is not supported; use one of 2, 3"):
+        build_swagger(None, version="4")
