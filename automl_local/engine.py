@@ -122,7 +122,10 @@ def run_job(
     from automl_local.guardrails import run_guardrails
 
     labels = _labels(data)
-    checks = run_guardrails(data.X, labels, validation=data.validation, sample_weight=data.w)
+    checks = run_guardrails(
+        data.X, labels, validation=data.validation, sample_weight=data.w,
+        imputation=s.featurization.imputer or None,
+    )  # fmt: skip
     guardrails = [g.to_dict() for g in checks]
     _json_dump(job_dir / "guardrails.json", guardrails)
     emit({"event": "guardrails", "guardrails": guardrails})
@@ -277,6 +280,10 @@ def _refit_factor(data: PreparedData) -> float:
 
 
 def _check_featurization(data: PreparedData, s: JobSettings, plan: Any) -> None:
+    from automl_local.featurize import check_numeric
+
+    for col in plan.numeric:
+        check_numeric(data.X[col], col)
     mode = (s.featurization.mode or "auto").lower()
     if mode not in ("auto", "off", "custom"):
         raise ConfigError(f"featurization.mode must be auto, off or custom; got {mode!r}.")

@@ -25,22 +25,23 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from automl_local.exceptions import ConfigError, DataError
 
 __all__ = [
-    "AZURE_COLUMN_PURPOSES",
     "IMPUTER_STRATEGIES",
     "ColumnPlan",
     "Featurizer",
+    "check_numeric",
     "infer_column_plan",
 ]
 
 IMPUTER_STRATEGIES = ("mean", "median", "most_frequent")
-# Purposes accepted in featurization.column_name_and_types (Azure's FeatureType values).
-AZURE_COLUMN_PURPOSES = {
-    "numeric": "numeric",
-    "categorical": "categorical",
-    "datetime": "datetime",
-    "text": "text",
-    "categoricalhash": "categorical",
-    "ignore": "ignore",
+# Azure's column purposes (automl_local.data.COLUMN_PURPOSES) -> featurizer treatment.
+_PURPOSE_KIND = {
+    "Numeric": "numeric",
+    "Categorical": "categorical",
+    "CategoricalHash": "categorical",
+    "DateTime": "datetime",
+    "Text": "text",
+    "Hashes": "ignore",
+    "Ignore": "ignore",
 }
 _MAX_ONEHOT_LEVELS = 100
 _TEXT_MIN_UNIQUE_RATIO = 0.5
@@ -74,25 +75,20 @@ def _looks_like_id(s: pd.Series) -> bool:
 
 def infer_column_plan(X: pd.DataFrame, purposes: dict[str, str] | None = None) -> ColumnPlan:
     """Decide each column's type as Azure's featurization would, honouring user purposes."""
-    purposes = purposes or {}
+    from automl_local.data import normalize_column_purposes
+
+    purposes = normalize_column_purposes(purposes)
     plan = ColumnPlan()
-    for col, purpose in purposes.items():
+    for col in purposes:
         if col not in X.columns:
             raise ConfigError(
                 f"featurization.column_name_and_types names column {col!r}, which is not in the "
                 f"training data (columns: {', '.join(map(str, X.columns))})."
             )
-        key = str(purpose).replace("_", "").lower()
-        if key not in AZURE_COLUMN_PURPOSES:
-            raise ConfigError(
-                f"featurization.column_name_and_types[{col!r}] = {purpose!r} is not a column "
-                "purpose. Use one of: Numeric, Categorical, DateTime, Text, CategoricalHash, "
-                "Ignore."
-            )
     for col in X.columns:
         s = X[col]
         forced = purposes.get(col)
-        kind = AZURE_COLUMN_PURPOSES[str(forced).replace("_", "").lower()] if forced else None
+        kind = _PURPOSE_KIND[forced] if forced else None
         if kind is None:
             if s.isna().all():
                 plan.dropped[col] = "all values missing"
@@ -112,7 +108,7 @@ def infer_column_plan(X: pd.DataFrame, purposes: dict[str, str] | None = None) -
             else:
                 kind = _string_kind(s)
         if kind == "ignore":
-            plan.dropped[col] = "column_name_and_types: Ignore"
+            plan.dropped[col] = f"column_name_and_types: {forced}"
         else:
             getattr(plan, kind).append(col)
     if not plan.used:
@@ -136,6 +132,12 @@ def _string_kind(s: pd.Series) -> str:
     if len(values) and parsed.notna().mean() > 0.98:
         return "numeric"  # numbers read as text; bad cells are reported at fit time
     return "categorical"
+
+
+def check_numeric(s: pd.Series, col: str) -> None:
+    """Raise a clear error if a numeric column holds text that is not a number."""
+    if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+        _to_numeric(s, col)
 
 
 def _to_numeric(s: pd.Series, col: str) -> np.ndarray:

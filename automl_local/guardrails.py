@@ -30,10 +30,10 @@ Azure has one, measured otherwise):
   >= 0.10 AUC when the column is shuffled, and still >= 0.05 AUC when it is
   refitted without the column (the refit stops near-copies, which share the
   signal, from being flagged). On the bank-marketing file only ``duration``
-  is flagged (alone 0.82; shuffled -0.22 to -0.26; removed -0.14 to -0.18
-  over five 90 % resamples; every other column at most 0.78 alone and 0.03
-  shuffled); the data set's documentation says it is known only after the
-  call ends. About 1 s of CPU on that file.
+  is flagged (alone 0.82; shuffled -0.20 to -0.25; removed -0.13 to -0.19,
+  over the full file and five 90 % resamples; every other column at most
+  0.78 alone and 0.05 shuffled); the data set's documentation says it is
+  known only after the call ends. About 1 s of CPU on that file.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ LEAKAGE_REMOVED_AUC_DROP = 0.05
 _LEAKAGE_MAX_ROWS = 20_000
 _LEAKAGE_MIN_ROWS_FOR_MODEL = 200
 _PROBE_MAX_TRAIN = 9000
-_PROBE_MAX_HELD_OUT = 3000
+_PROBE_MAX_HELD_OUT = 2000
 _N_BINS = 32
 _SMOOTHING = 10.0
 _MODEL_CATEGORIES = 250
@@ -439,43 +439,50 @@ class _ModelProbe:
     """
 
     def __init__(
-        self, frame: pd.DataFrame, codes_y: np.ndarray, weights: np.ndarray | None, seed: int
+        self,
+        frame: pd.DataFrame,
+        codes_y: np.ndarray,
+        weights: np.ndarray | None,
+        seed: int,
+        split: tuple[np.ndarray, np.ndarray],
     ) -> None:
-        from sklearn.model_selection import train_test_split
-
         self.columns = [str(c) for c in frame.columns]
         self.matrix, self.categorical = _model_matrix(frame)
         self.codes_y, self.weights, self.seed = codes_y, weights, seed
-        test_size = min(len(frame) // 3, _PROBE_MAX_HELD_OUT)
-        train_size = min(len(frame) - test_size, _PROBE_MAX_TRAIN)
-        self.train, self.test = train_test_split(
-            np.arange(len(frame)),
-            train_size=train_size,
-            test_size=test_size,
-            random_state=seed,
-            stratify=codes_y,
-        )
-        self.model = self._fit(list(range(len(self.columns))))
-        self.base = self._score(self.model, self.matrix[self.test])
+        self.train, self.test = split
+        everything = list(range(len(self.columns)))
+        self.model = self._fit(everything)
+        self.base = self._score(self.model, everything, self.matrix[self.test])
 
     @classmethod
     def build(
         cls, frame: pd.DataFrame, codes_y: np.ndarray, weights: np.ndarray | None, seed: int
     ) -> _ModelProbe | None:
+        """The probe, or None when the data is too small for a held-out split to mean much."""
+        from sklearn.model_selection import train_test_split
+
         if len(frame) < _LEAKAGE_MIN_ROWS_FOR_MODEL:
             return None
+        test_size = min(len(frame) // 3, _PROBE_MAX_HELD_OUT)
         try:
-            return cls(frame, codes_y, weights, seed)
+            split = train_test_split(
+                np.arange(len(frame)),
+                train_size=min(len(frame) - test_size, _PROBE_MAX_TRAIN),
+                test_size=test_size,
+                random_state=seed,
+                stratify=codes_y,
+            )
         except ValueError:  # a class too small to appear on both sides of the split
             return None
+        return cls(frame, codes_y, weights, seed, (split[0], split[1]))
 
     def _fit(self, keep: list[int]) -> Any:
         from sklearn.ensemble import HistGradientBoostingClassifier
         from threadpoolctl import threadpool_limits
 
         model = HistGradientBoostingClassifier(
-            max_iter=60,
-            learning_rate=0.15,
+            max_iter=40,
+            learning_rate=0.2,
             max_leaf_nodes=15,
             early_stopping=False,
             categorical_features=[self.categorical[i] for i in keep],
@@ -484,32 +491,32 @@ class _ModelProbe:
         weights = None if self.weights is None else self.weights[self.train]
         with threadpool_limits(limits=1):
             model.fit(self.matrix[np.ix_(self.train, keep)], self.codes_y[self.train], weights)
-        model.keep_ = keep
         return model
 
-    def _score(self, model: Any, held_out: np.ndarray) -> float:
+    def _score(self, model: Any, keep: list[int], held_out: np.ndarray) -> float:
         from threadpoolctl import threadpool_limits
 
         weights = None if self.weights is None else self.weights[self.test]
         with threadpool_limits(limits=1):
-            proba = model.predict_proba(held_out[:, model.keep_])
+            proba = model.predict_proba(held_out[:, keep])
         return _auc(self.codes_y[self.test], proba, weights)
 
     def shuffled_drops(self) -> dict[str, float]:
         rng = np.random.default_rng(self.seed)
+        everything = list(range(len(self.columns)))
         held_out = self.matrix[self.test]
         drops = {}
         for index, column in enumerate(self.columns):
             shuffled = held_out.copy()
             shuffled[:, index] = rng.permutation(shuffled[:, index])
-            drops[column] = self.base - self._score(self.model, shuffled)
+            drops[column] = self.base - self._score(self.model, everything, shuffled)
         return drops
 
     def removed_drop(self, column: str) -> float:
         keep = [i for i, c in enumerate(self.columns) if c != column]
         if not keep:
             return self.base - 0.5
-        return self.base - self._score(self._fit(keep), self.matrix[self.test])
+        return self.base - self._score(self._fit(keep), keep, self.matrix[self.test])
 
 
 def _model_matrix(frame: pd.DataFrame) -> tuple[np.ndarray, list[bool]]:
@@ -523,6 +530,8 @@ def _model_matrix(frame: pd.DataFrame) -> tuple[np.ndarray, list[bool]]:
             codes = pd.Categorical(series.where(series.isin(top) | series.isna(), "__other__"))
             values = codes.codes.astype(float)
             values[values < 0] = np.nan
+        if np.isnan(values).all():  # HistGradientBoosting cannot bin a column of only NaN
+            values = np.zeros(len(values))
         columns.append(values)
         categorical.append(_numeric_values(series) is None)
     return np.column_stack(columns), categorical

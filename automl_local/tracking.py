@@ -21,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Tracker"]
+__all__ = ["Tracker", "ensure_sqlite_store"]
 
 log = logging.getLogger(__name__)
 _patch_lock = threading.Lock()
@@ -46,6 +46,32 @@ def _fixed_run_id(run_id: str) -> Iterator[None]:
             yield
         finally:
             sqlalchemy_store.uuid = original
+
+
+def ensure_sqlite_store(tracking_uri: str) -> None:
+    """Create a new SQLite tracking store atomically.
+
+    MLflow builds its schema with a few dozen Alembic migrations (seconds of
+    work). A job killed in the middle would leave a half-migrated database
+    that no later run can open, so the schema is built in a temporary file
+    and moved into place only when complete.
+    """
+    if not tracking_uri.startswith("sqlite:///"):
+        return
+    path = Path(tracking_uri[len("sqlite:///") :])
+    if path.exists():
+        return
+    import os
+
+    from mlflow.tracking import MlflowClient
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    MlflowClient(tracking_uri=f"sqlite:///{tmp}").search_experiments()
+    if path.exists():  # another process won the race; its store is just as good
+        tmp.unlink(missing_ok=True)
+    else:
+        os.replace(tmp, path)
 
 
 class Tracker:
@@ -84,6 +110,7 @@ class Tracker:
         if self._client is None:
             from mlflow.tracking import MlflowClient
 
+            ensure_sqlite_store(self.tracking_uri)
             self._client = MlflowClient(tracking_uri=self.tracking_uri)
             exp = self._client.get_experiment_by_name(self.experiment_name)
             if exp is None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from typing import Any
 
 from opentelemetry.sdk.resources import Resource
@@ -47,7 +48,8 @@ def make_tracer(endpoint: str, provider: TracerProvider | None = None) -> tuple[
             return tracer, "azure-monitor"
     provider = TracerProvider(resource=_resource(endpoint))
     if os.environ.get(CONSOLE_ENV, "").strip().lower() in ("1", "true", "yes"):
-        provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
+        # out= now, not the exporter's default bound at import: stdout may have been replaced.
+        provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter(out=sys.stdout)))
         return provider.get_tracer("service"), "console"
     return provider.get_tracer("service"), "none"
 

@@ -96,12 +96,12 @@ def prepare(settings: JobSettings) -> PreparedData:
     from automl_local.data import check_training_frame
 
     s = settings
+    _check_validation_options(s)
     train = _read(s.training_data, "training_data")
     check_training_frame(
         train, s.target_column_name, weight_column=s.weight_column_name,
         cv_split_columns=s.cv_split_column_names,
     )  # fmt: skip
-    _check_validation_options(s)
     notes: list[str] = []
     n_train = len(train)
     valid = None
@@ -120,7 +120,11 @@ def prepare(settings: JobSettings) -> PreparedData:
     target = s.target_column_name
     y_all, classes = _encode_labels(train[target], target, s.positive_label)
     if test is not None:
-        check_training_frame(test, target, weight_column=s.weight_column_name)
+        if target not in test.columns:
+            raise DataError(
+                f"test_data has no target column {target!r}; it needs the same columns as "
+                "training_data."
+            )
         unseen = set(test[target].unique()) - set(classes)
         if unseen:
             raise DataError(

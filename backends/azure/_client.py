@@ -84,7 +84,7 @@ class AzureClient(BaseClient):
         self.transport = transport
         if transport is not None:
             kwargs["transport"] = transport
-        self.compute = compute or os.environ.get(ENV_COMPUTE) or None
+        self.default_compute = compute or os.environ.get(ENV_COMPUTE) or None
         self.ml_client = MLClient(
             self.credential, self.ref.subscription_id, self.ref.resource_group_name,
             self.ref.workspace_name, **kwargs,
@@ -121,7 +121,7 @@ class AzureClient(BaseClient):
 
     def __getattr__(self, name: str) -> Any:
         """Every other ``MLClient`` group (``workspaces``, ``components``, ``compute``...)."""
-        if name.startswith("_") or name in ("ml_client", "ref", "credential"):
+        if name.startswith("_") or name in ("ml_client", "ref", "credential", "default_compute"):
             raise AttributeError(name)
         attr = getattr(self.ml_client, name)
         if type(attr).__name__.endswith("Operations"):

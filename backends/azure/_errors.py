@@ -118,7 +118,9 @@ def translate(exc: BaseException, action: str) -> AutoMLError | None:
     from azure.ai.ml.exceptions import ErrorCategory, JobException, MlException
 
     if isinstance(exc, JobException) and ".stream(" in action:
-        return JobFailedError(f"{action}: {_first_line(exc)}")
+        detail = " ".join(str(getattr(exc, "message", None) or exc).split())
+        detail = detail.removeprefix("Exception : ").strip()
+        return JobFailedError(f"{action}: the job failed: {detail[:2000]}")
     if isinstance(exc, MlException) and exc.error_category == ErrorCategory.USER_ERROR:
         return ConfigError(f"{action}: {_first_line(exc)}")
     if type(exc).__name__ == "ValidationError" and type(exc).__module__.startswith("marshmallow"):

@@ -121,7 +121,7 @@ class AzureJobOperations(GuardedGroup):
             )
 
     def _default_compute(self, job: Job) -> None:
-        default = self._client.compute
+        default = self._client.default_compute
         if not default:
             return  # serverless
         settings = getattr(job, "settings", None)

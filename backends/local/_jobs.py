@@ -31,7 +31,7 @@ from automl_local.settings import JobSettings
 from backends.base import LocalPoller
 from backends.local._convert import check_job_name, generate_job_name, settings_from_job
 
-__all__ = ["LocalJobOperations", "pid_alive"]
+__all__ = ["LocalJobOperations", "pid_alive", "yaml_folder"]
 
 TERMINAL = ("Completed", "Failed", "Canceled")
 BEST_MODEL = "best_model"
@@ -99,7 +99,7 @@ class LocalJobOperations:
                 )
             resume = True
         warnings: list[str] = []
-        base_dir = Path(getattr(job, "base_path", None) or os.getcwd())
+        base_dir = yaml_folder(job)
         settings = settings_from_job(
             job, name=name, base_dir=base_dir, resolve_path=self._resolve, warnings=warnings,
             seed=int(kwargs.get("seed", 0)),
@@ -343,7 +343,7 @@ class LocalJobOperations:
         from azure.ai.ml.entities._validation import ValidationResultBuilder
 
         try:
-            settings = settings_from_job(job, name=job.name or "validation", base_dir=Path(getattr(job, "base_path", None) or os.getcwd()),
+            settings = settings_from_job(job, name=job.name or "validation", base_dir=yaml_folder(job),
                                          resolve_path=self._resolve, warnings=[])  # fmt: skip
             from automl_local.engine import validate_settings
 
@@ -355,6 +355,18 @@ class LocalJobOperations:
             result.append_error(message=str(exc))
             return result
         return ValidationResultBuilder.success()
+
+
+def yaml_folder(entity: Any) -> Path:
+    """Where relative paths of an entity resolve: its YAML file's folder, as ``az ml`` does.
+
+    azure-ai-ml sets ``base_path`` to the current directory, not the YAML's
+    folder; the file it was loaded from is kept in ``_source_path``.
+    """
+    source = getattr(entity, "_source_path", None)
+    if source:
+        return Path(source).resolve().parent
+    return Path(getattr(entity, "base_path", None) or os.getcwd())
 
 
 def _outputs(name: str) -> dict[str, Any]:

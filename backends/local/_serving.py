@@ -120,9 +120,10 @@ def converge(
 ) -> dict[str, Any]:
     """Apply ``changes`` to the endpoint record and make the server match it.
 
-    The server is restarted only when the served deployments or the worker
-    count change, when ``force_restart`` is set, or when it is not running;
-    a traffic change is a rewrite of ``endpoint.json``. If the new server
+    The server is restarted only when a deployment is added or changed (its
+    model or settings), when ``force_restart`` is set, or when it is not
+    running; a traffic change or a removed deployment is a rewrite of
+    ``endpoint.json``, which the server reads live. If the new server
     does not come up, the previous record and server are restored and the
     ServiceError (with the log tail) propagates.
     """
@@ -130,9 +131,13 @@ def converge(
     with endpoint_lock(endpoint_dir):
         old = require_endpoint(ws, endpoint_name)
         new = {**old, **changes, "updated_at": now()}
-        served_changed = old.get("served", {}) != new.get("served", {})
+        before, after = old.get("served", {}), new.get("served", {})
+        served_changed = before != after
+        # Only a new or changed model needs a restart: a removed deployment
+        # just leaves endpoint.json, and the server stops routing to it at once.
+        loaded_changed = any(before.get(name) != spec for name, spec in after.items())
         alive = is_running(ws, old)
-        restart = bool(new.get("served")) and (force_restart or served_changed or not alive)
+        restart = bool(after) and (force_restart or loaded_changed or not alive)
         if not new.get("served"):
             _servers.stop_server(old.get("pid"), endpoint_dir)
             new.update(pid=None, started_at=None)

@@ -211,3 +211,25 @@ def test_bank_marketing_duration_is_the_only_leak_suspect() -> None:
     assert result["Missing feature values imputation"].status == "passed"
     assert result["High cardinality feature detection"].status == "passed"
     assert cpu_seconds < 4.0  # about 1 s on a 2-core machine; CPU time ignores other load
+
+
+def test_unusual_column_types_do_not_break_the_checks() -> None:
+    rng = np.random.default_rng(0)
+    n = 400
+    y = pd.Series(rng.choice(["a", "b"], n))
+    X = pd.DataFrame(
+        {
+            "when": pd.date_range("2024-01-01", periods=n, freq="h"),
+            "flag": rng.random(n) < 0.5,
+            "cat": pd.Categorical(rng.choice(["x", "y"], n)),
+            "all_nan": np.nan,
+            "nullable": pd.array(rng.integers(0, 3, n), dtype="Int64"),
+            "text": pd.array(rng.choice(["p", None], n), dtype="string"),
+            "leak": (y == "b").astype("boolean"),
+        }
+    )
+    X.loc[3, "when"] = pd.NaT
+    result = by_name(run_guardrails(X, y.to_numpy(), validation="cv"))
+    assert [d["column"] for d in result["Feature leakage detection"].details] == ["leak"]
+    missing = {d["column"] for d in result["Missing feature values imputation"].details}
+    assert missing == {"when", "all_nan", "text"}

@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from automl_local.exceptions import ConfigError
-from service import create_app
+from service._app import create_app
 
 
 @pytest.fixture

@@ -212,3 +212,43 @@ def test_format_response_shapes() -> None:
     assert format_response(RequestFormat.V1, ["a"]) == {"result": ["a"]}
     assert format_response(RequestFormat.MLFLOW_SPLIT, ["a"]) == {"predictions": ["a"]}
     assert format_response(RequestFormat.MLFLOW_RECORDS, ["a"]) == {"predictions": ["a"]}
+
+
+def test_skops_and_pyfunc_models_load_through_mlflow(tmp_path: Any) -> None:
+    """Formats the fast path does not read (skops, pyfunc-only) still serve via MLflow."""
+    import mlflow.pyfunc
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+    from sklearn.linear_model import LogisticRegression
+
+    from service._model import load_model
+
+    frame = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0]})
+    labels = np.array(["no", "no", "yes", "yes"])
+    signature = infer_signature(frame, labels)
+    estimator = LogisticRegression().fit(frame, labels)
+    mlflow.sklearn.save_model(
+        estimator,
+        tmp_path / "skops",
+        serialization_format="skops",
+        signature=signature,
+        input_example=frame.head(1),
+        pip_requirements=["scikit-learn"],
+    )
+
+    class Doubler(mlflow.pyfunc.PythonModel):
+        def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> Any:
+            return model_input["x"] * 2
+
+    mlflow.pyfunc.save_model(
+        tmp_path / "pyfunc",
+        python_model=Doubler(),
+        signature=infer_signature(frame),
+        pip_requirements=["pandas"],
+    )
+    skops = load_model(tmp_path / "skops")
+    assert skops.flavor == "sklearn" and skops.methods() == ("predict", "predict_proba")
+    assert json.loads(score_body(b'{"data": [{"x": 3}]}', skops).body) == {"result": ["yes"]}
+    pyfunc = load_model(tmp_path / "pyfunc")
+    assert pyfunc.flavor == "python_function" and pyfunc.methods() == ("predict",)
+    assert json.loads(score_body(b'{"data": [{"x": 3}]}', pyfunc).body) == {"result": [6.0]}

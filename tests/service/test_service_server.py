@@ -86,8 +86,10 @@ def server(tmp_path_factory: pytest.TempPathFactory, make_endpoint: Any) -> Iter
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "service", "--endpoint-dir", str(folder.path)]
-        + ["--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+        [
+            *(sys.executable, "-m", "service", "--endpoint-dir", str(folder.path)),
+            *("--host", "127.0.0.1", "--port", str(port), "--workers", "2"),
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -161,11 +163,24 @@ def test_killed_worker_is_replaced(server: Server, row: dict) -> None:
         STARTUP_TIMEOUT,
         "uvicorn to start a replacement worker",
     )
-    wait_until(server.healthy, STARTUP_TIMEOUT, "the server to answer after the kill")
-    for _ in range(6):  # both workers, the new one included, keep answering
-        with httpx.Client(base_url=server.url) as fresh:
+    (replacement,) = worker_pids(server.process.pid) - before
+    wait_until(
+        lambda: f"[pid {replacement}] ready: worker serving" in server.endpoint.log("blue"),
+        STARTUP_TIMEOUT,
+        "the replacement worker to load the models",
+    )
+
+    def answered_by_replacement() -> bool:
+        with httpx.Client(base_url=server.url) as fresh:  # a new connection may land anywhere
             answer = fresh.post("/score", json={"data": [row]}, headers=server.endpoint.headers())
-            assert answer.status_code == 200
+        assert answer.status_code == 200
+        request_id = answer.headers["x-request-id"]
+        return any(
+            r["request_id"] == request_id and r["worker_pid"] == replacement
+            for r in server.endpoint.log_records("blue")
+        )
+
+    wait_until(answered_by_replacement, 60.0, "a request answered by the replacement worker")
     assert server.process.poll() is None
 
 
@@ -203,15 +218,19 @@ def test_deployment_log_and_metrics(server: Server, row: dict) -> None:
 
 
 def test_single_row_latency(server: Server, row: dict) -> None:
-    """Sanity bound only (shared CI machines are noisy); the README reports measured numbers."""
+    """A loose bound that catches pathologies (a model reloaded per request, a lock, a sleep).
+
+    Shared 2-core CI machines are too noisy for a tight bound; the README gives
+    numbers measured on a quiet machine.
+    """
     body = {"data": [row]}
-    for _ in range(20):
+    for _ in range(10):
         server.score(body)
     timings = []
-    for _ in range(100):
+    for _ in range(50):
         started = time.perf_counter()
         assert server.score(body).status_code == 200
         timings.append((time.perf_counter() - started) * 1000)
     p50 = statistics.median(timings)
     print(f"single-row latency over loopback: p50 {p50:.2f} ms, max {max(timings):.2f} ms")
-    assert p50 < 100
+    assert p50 < 500

@@ -9,7 +9,9 @@ fitted once per session on small generated bank-like data.
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +87,29 @@ def ep_rows() -> list[dict[str, Any]]:
         {"age": 70, "job": "retired", "balance": 1500.0},
         {"age": 25, "job": "admin.", "balance": 800.0},
     ]
+
+
+@pytest.fixture(scope="session")
+def ep_mlflow_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An MLflow SQLite store with its schema created (a migration of several seconds)."""
+    from mlflow import MlflowClient
+
+    path = tmp_path_factory.mktemp("ep-mlflow") / "mlflow.db"
+    uri = f"sqlite:///{path}"
+    MlflowClient(tracking_uri=uri, registry_uri=uri).search_registered_models()
+    return path
+
+
+@pytest.fixture(scope="session")
+def ep_workspace(tmp_path_factory: pytest.TempPathFactory,
+                 ep_mlflow_db: Path) -> Callable[[str], Path]:
+    """``ep_workspace(name)``: a new workspace folder whose MLflow store is a copy of
+    ``ep_mlflow_db``, so each test module does not pay the schema migration again."""
+
+    def make(name: str) -> Path:
+        root = tmp_path_factory.mktemp(name)
+        with sqlite3.connect(ep_mlflow_db) as source, sqlite3.connect(root / "mlflow.db") as dest:
+            source.backup(dest)
+        return root
+
+    return make

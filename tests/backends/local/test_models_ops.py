@@ -19,8 +19,8 @@ from backends.local._models import parse_model_reference
 
 
 @pytest.fixture(scope="module")
-def ml(tmp_path_factory: pytest.TempPathFactory):
-    return get_client("local", workspace=tmp_path_factory.mktemp("ws-models"))
+def ml(ep_workspace):
+    return get_client("local", workspace=ep_workspace("ws-models"))
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,378 @@
+"""Pipeline jobs on the local backend: what ``ml_client.jobs`` does for ``type: pipeline``.
+
+``jobs.create_or_update(pipeline_job)`` lands in :func:`submit_pipeline`: the
+entity becomes the engine's pipeline dict (code snapshotted, paths checked,
+AutoML nodes validated), stored as ``jobs/<name>/pipeline.json``, and a
+detached runner process (``python -m backends.local._pipeline_runner``) runs
+it, as Azure queues it on compute. Published endpoints and schedules start
+runs of stored dicts through :func:`start_pipeline`.
+
+The job record (catalogue kind ``job``, ``type: pipeline``) holds the
+status, the per-node states the runner writes, and the pipeline outputs.
+AutoML nodes are real AutoML jobs (records with ``parent`` set, hidden from
+``jobs.list()``), so ``jobs.get/stream/download`` work on them by name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from automl_local.exceptions import AlreadyExistsError, JobFailedError, NotFoundError
+from automl_local.pipelines import log_tail
+from backends.local._pipeline_spec import pipeline_job_dict, prepare_pipeline, to_pipeline_job
+
+__all__ = [
+    "TERMINAL",
+    "cancel_pipeline",
+    "list_children",
+    "live_record",
+    "pipeline_entity",
+    "pipeline_output_path",
+    "start_pipeline",
+    "stream_pipeline",
+    "submit_pipeline",
+]
+
+TERMINAL = ("Completed", "Failed", "Canceled")
+SPEC_FILE = "pipeline.json"  # also named in backends.local._pipeline_runner
+_POLL_SECONDS = 0.3
+_CANCEL_GRACE_SECONDS = 30.0
+
+
+def submit_pipeline(
+    client: Any,
+    job: Any,
+    *,
+    experiment_name: str | None = None,
+    tags: dict[str, str] | None = None,
+    description: str | None = None,
+) -> Any:
+    """``jobs.create_or_update`` for a ``PipelineJob``: check, store, start; return the entity."""
+    from backends.local._convert import check_job_name, generate_job_name
+
+    name = check_job_name(job.name or generate_job_name())
+    if client.workspace.catalogue.get("job", name) is not None:
+        raise AlreadyExistsError(
+            f"job {name!r} already exists. Choose another name, or leave the name out to get a "
+            "new one."
+        )
+    base_dir = Path(getattr(job, "base_path", None) or os.getcwd())
+    data, _, warnings = prepare_pipeline(client, pipeline_job_dict(job), base_dir)
+    return start_pipeline(
+        client, data, name=name, base_dir=base_dir, warnings=warnings,
+        experiment_name=experiment_name or job.experiment_name,
+        tags={**(job.tags or {}), **(tags or {})},
+        description=description or job.description, display_name=job.display_name,
+    )  # fmt: skip
+
+
+def start_pipeline(
+    client: Any,
+    data: dict[str, Any],
+    *,
+    name: str | None = None,
+    base_dir: str | Path | None = None,
+    warnings: list[str] | None = None,
+    experiment_name: str | None = None,
+    tags: dict[str, str] | None = None,
+    description: str | None = None,
+    display_name: str | None = None,
+    origin: dict[str, Any] | None = None,
+) -> Any:
+    """Store a prepared pipeline dict as a new job and start its runner process."""
+    from backends.local._convert import check_job_name, generate_job_name
+
+    ws = client.workspace
+    name = check_job_name(name or generate_job_name())
+    job_dir = ws.job_dir(name)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    (job_dir / SPEC_FILE).write_text(json.dumps(data, indent=2, default=str))
+    now = time.time()
+    record = {
+        "name": name, "type": "pipeline", "status": "NotStarted",
+        "experiment_name": experiment_name or data.get("experiment_name") or "Default",
+        "display_name": display_name or data.get("display_name") or name,
+        "description": description or data.get("description"),
+        "tags": {str(k): str(v) for k, v in (tags or data.get("tags") or {}).items()},
+        "warnings": list(warnings or []), "created_at": now, "submitted_at": now,
+        "base_dir": str(base_dir or os.getcwd()), "origin": origin or {},
+        "error": "", "pid": None, "nodes": {}, "outputs": {},
+    }  # fmt: skip
+    ws.catalogue.put("job", name, record)
+    with open(job_dir / "runner.log", "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "backends.local._pipeline_runner",
+             "--workspace", str(ws.root), "--job", name],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True, cwd=str(ws.root),
+        )  # fmt: skip
+    ws.catalogue.update("job", name, {"pid": proc.pid})
+    return pipeline_entity(client, live_record(client, name))
+
+
+# ---------------------------------------------------------------------- read
+
+
+def live_record(client: Any, name: str) -> dict[str, Any]:
+    """The job record, with a dead runner's non-final status corrected to Failed."""
+    from backends.local._jobs import pid_alive
+
+    cat = client.workspace.catalogue
+    record = cat.require("job", name, hint="List jobs with `automl-local job list`.")
+    if record.get("status") in TERMINAL or not record.get("pid") or pid_alive(record["pid"]):
+        return record
+    # the runner may have finished between our read and the liveness check
+    record = cat.require("job", name)
+    if record.get("status") in TERMINAL:
+        return record
+    error = (
+        "the pipeline runner process ended without finishing (killed?); see "
+        f"{client.workspace.job_dir(name) / 'runner.log'}"
+    )
+    return cat.update("job", name, {"status": "Failed", "error": error, "pid": None})
+
+
+def _spec_data(client: Any, name: str) -> dict[str, Any]:
+    path = client.workspace.job_dir(name) / SPEC_FILE
+    if not path.exists():
+        raise NotFoundError(f"pipeline job {name!r} has no {SPEC_FILE}; its folder was removed.")
+    return json.loads(path.read_text())
+
+
+def _when(stamp: float | None) -> dt.datetime | None:
+    return dt.datetime.fromtimestamp(stamp, dt.UTC) if stamp else None
+
+
+def pipeline_entity(client: Any, record: dict[str, Any]) -> Any:
+    """The ``PipelineJob`` entity of a stored pipeline run, status included."""
+    from azure.ai.ml.entities import SystemData
+
+    name = record["name"]
+    if record.get("status") not in TERMINAL:
+        record = live_record(client, name)
+    job = to_pipeline_job(_spec_data(client, name), record.get("base_dir"))
+    job.name = name
+    job._status = record.get("status")
+    job.experiment_name = record.get("experiment_name")
+    job.display_name = record.get("display_name")
+    job.description = record.get("description")
+    job.tags = dict(record.get("tags") or {})
+    props = {"automl_local.runner_log": str(client.workspace.job_dir(name) / "runner.log")}
+    if record.get("error"):
+        props["error"] = str(record["error"])
+    for key, value in (record.get("origin") or {}).items():
+        props[f"automl_local.{key}"] = str(value)
+    job.properties = props
+    job._creation_context = SystemData(created_at=_when(record.get("created_at")))
+    job._studio_url = client.workspace.job_dir(name).as_uri()
+    return job
+
+
+def _node_properties(parent: str, node: dict[str, Any]) -> dict[str, str]:
+    props = {"azureml.nodeid": node["name"], "azureml.pipeline": parent}
+    if node.get("reused"):
+        props.update({
+            "azureml.isreused": "true",
+            "azureml.reusedrunid": str(node.get("reused_from")),
+            "azureml.reusedpipelinerunid": str(node.get("reused_pipeline")),
+        })  # fmt: skip
+    for key in ("started_at", "ended_at"):
+        if node.get(key):
+            props[f"automl_local.{key}"] = _when(node[key]).isoformat()  # type: ignore[union-attr]
+    if node.get("error"):
+        props["error"] = str(node["error"])
+    if node.get("log"):
+        props["automl_local.log"] = str(node["log"])
+    return props
+
+
+def list_children(client: Any, parent_job_name: str) -> Iterator[Any]:
+    """``jobs.list(parent_job_name=...)``: one job entity per node, in pipeline order."""
+    from azure.ai.ml.entities import CommandJob
+
+    from automl_local.pipelines import parse_pipeline
+
+    record = live_record(client, parent_job_name)
+    if record.get("type") != "pipeline":
+        return
+    spec = parse_pipeline(_spec_data(client, parent_job_name))
+    states = record.get("nodes") or {}
+    for node_name in spec.order():
+        node_spec = spec.nodes[node_name]
+        state = states.get(node_name) or {"name": node_name, "status": "NotStarted"}
+        child = state.get("child_job")
+        entity: Any = None
+        if node_spec.type == "automl" and child and client.workspace.catalogue.get("job", child):
+            entity = client.jobs.get(child)
+        if entity is None:
+            entity = CommandJob(
+                command=node_spec.command or "",
+                environment=node_spec.environment,
+                experiment_name=record.get("experiment_name"),
+            )
+            entity.name = state.get("run_id") or f"{parent_job_name}_{node_name}"
+            entity._status = state.get("status")
+        entity.display_name = node_name
+        entity.properties = {**(entity.properties or {}),
+                             **_node_properties(parent_job_name, state)}  # fmt: skip
+        yield entity
+
+
+# ---------------------------------------------------------------------- stream
+
+
+def _events(path: Path, offset: int) -> tuple[list[dict[str, Any]], int]:
+    if not path.exists():
+        return [], offset
+    with open(path, encoding="utf-8") as fh:
+        fh.seek(offset)
+        chunk = fh.read()
+    end = chunk.rfind("\n") + 1
+    lines = [json.loads(line) for line in chunk[:end].splitlines() if line.strip()]
+    return lines, offset + len(chunk[:end].encode("utf-8"))
+
+
+def format_event(event: dict[str, Any]) -> str | None:
+    """One line of ``job stream`` output for a runner event (None: not shown)."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(event.get("time", time.time())))
+    if event.get("event") == "node":
+        status = event.get("status", "")
+        detail = ""
+        if event.get("reused"):
+            detail = f" (reused from {event.get('reused_from')})"
+        elif event.get("error"):
+            detail = f" - {event['error']}"
+        if status in ("Queued",):
+            return None
+        return f"[{stamp}] {event.get('node', ''):<24} {status}{detail}"
+    if event.get("event") == "status":
+        error = f" - {event['error']}" if event.get("error") else ""
+        return f"[{stamp}] pipeline {event.get('status')}{error}"
+    return None
+
+
+def stream_pipeline(
+    client: Any, name: str, printer: Callable[[dict[str, Any]], None] | None = None
+) -> None:
+    """Follow a pipeline run until it ends; raise :class:`JobFailedError` unless it completed."""
+    ws = client.workspace
+    record = live_record(client, name)
+    print(f"RunId: {name}\nWeb View: {ws.job_dir(name).as_uri()}\n", flush=True)
+    path = ws.job_dir(name) / "events.jsonl"
+    offset = 0
+    while True:
+        events, offset = _events(path, offset)
+        for event in events:
+            if printer is not None:
+                printer(event)
+            else:
+                line = format_event(event)
+                if line:
+                    print(line, flush=True)
+        record = live_record(client, name)
+        if record.get("status") in TERMINAL:
+            more, offset = _events(path, offset)
+            for event in more:
+                line = format_event(event)
+                if printer is not None:
+                    printer(event)
+                elif line:
+                    print(line, flush=True)
+            break
+        time.sleep(_POLL_SECONDS)
+    print(f"\nExecution Summary\n=================\nRunId: {name}\n", flush=True)
+    if record["status"] != "Completed":
+        raise JobFailedError(failure_message(client, record))
+
+
+def failure_message(client: Any, record: dict[str, Any]) -> str:
+    """Why a pipeline did not complete: the failed node, its error and its log tail."""
+    name = record["name"]
+    for node in (record.get("nodes") or {}).values():
+        if node.get("status") == "Failed":
+            log = node.get("log")
+            tail = node.get("log_tail") or log_tail(log)
+            text = (
+                f"pipeline job {name!r} failed: node {node['name']!r} failed: {node.get('error')}"
+            )
+            if node.get("child_job"):
+                child = node["child_job"]
+                text += f" (AutoML job {child}: automl-local job show --name {child})"
+            if tail.strip():
+                text += f"\nLast lines of {log}:\n{tail.rstrip()}"
+            return text
+    error = record.get("error") or "see runner.log"
+    return f"pipeline job {name!r} ended {record.get('status')}: {error}"
+
+
+# ---------------------------------------------------------------------- cancel / outputs
+
+
+def _kill_group(pid: Any, sig: int) -> None:
+    if pid:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(int(pid), sig)
+
+
+def cancel_pipeline(client: Any, name: str) -> None:
+    """Stop the runner (it cancels running nodes), then make sure nothing is left running."""
+    from backends.local._jobs import pid_alive
+
+    ws = client.workspace
+    record = live_record(client, name)
+    if record.get("status") in TERMINAL:
+        return
+    pid = record.get("pid")
+    if pid and pid_alive(pid):
+        os.kill(int(pid), signal.SIGTERM)
+        deadline = time.monotonic() + _CANCEL_GRACE_SECONDS
+        while pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if pid_alive(pid):
+            _kill_group(pid, signal.SIGKILL)
+    record = ws.catalogue.require("job", name)
+    nodes = record.get("nodes") or {}
+    for node in nodes.values():
+        if node.get("status") in ("Running", "Queued"):
+            _kill_group(node.get("pid"), signal.SIGKILL)
+            if node.get("child_job"):
+                client.jobs.begin_cancel(node["child_job"]).result()
+            node.update(status="Canceled", error="canceled by request", pid=None)
+    if record.get("status") not in TERMINAL:
+        changes = {"status": "Canceled", "error": "canceled by request", "pid": None}
+        ws.catalogue.update("job", name, {**changes, "nodes": nodes, "ended_at": time.time()})
+
+
+def pipeline_output_path(client: Any, name: str, output_name: str) -> Path:
+    """The local folder (or file) of a pipeline output, once the run produced it."""
+    record = live_record(client, name)
+    outputs = record.get("outputs") or {}
+    if output_name not in outputs:
+        declared = _spec_data(client, name).get("outputs") or {}
+        if output_name in declared:
+            raise NotFoundError(
+                f"pipeline job {name!r} has not produced output {output_name!r} yet (status "
+                f"{record.get('status')}). Wait for it: automl-local job stream --name {name}"
+            )
+        child_hint = ""
+        for node in (record.get("nodes") or {}).values():
+            if node.get("child_job"):
+                child_hint = (
+                    " The AutoML node's model is an output of its own job: automl-local job "
+                    f"download --name {node['child_job']} --output-name best_model"
+                )
+        raise NotFoundError(
+            f"pipeline job {name!r} has no output {output_name!r}; its outputs are: "
+            f"{', '.join(sorted(declared)) or 'none'}.{child_hint}"
+        )
+    return Path(outputs[output_name])

@@ -1,0 +1,136 @@
+"""Real jobs on small generated data: the search, ensembles, MLflow layout, limits."""
+
+import json
+
+import numpy as np
+import pytest
+from _testdata import make_frame
+
+from automl_local.engine import registered_model_name, run_job
+from automl_local.exceptions import BudgetError
+from automl_local.metrics import METRIC_NAMES
+from automl_local.settings import JobSettings, LimitSettings, TrainingSettings
+from automl_local.workspace import Workspace
+
+
+def _job(tmp_path, name, frame=None, **kw):
+    path = tmp_path / f"{name}.csv"
+    (make_frame() if frame is None else frame).to_csv(path, index=False)
+    kw.setdefault(
+        "training",
+        TrainingSettings(allowed_training_algorithms=["LightGBM", "LogisticRegression"]),
+    )
+    return JobSettings(name=name, target_column_name="y", training_data=str(path), **kw)
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """One binary job with both ensembles, shared by the layout tests below."""
+    tmp_path = tmp_path_factory.mktemp("engine")
+    ws = Workspace(tmp_path / "ws")
+    events = []
+    s = _job(tmp_path, "bin_job", limits=LimitSettings(max_trials=5, timeout_minutes=3))
+    result = run_job(s, ws, emit=events.append)
+    return ws, s, result, events
+
+
+def test_job_completes_with_trials_and_both_ensembles(finished):
+    ws, s, result, events = finished
+    assert result["status"] == "Completed"
+    algos = [row["algorithm"] for row in result["leaderboard"]]
+    assert len(algos) == 5 and {"VotingEnsemble", "StackEnsemble"} <= set(algos)
+    scores = [row["score"] for row in result["leaderboard"]]
+    assert scores == sorted(scores, reverse=True)
+    assert result["best_score"] == max(scores) > 0.8
+    assert [e["event"] for e in events][:3] == ["phase", "guardrails", "featurization"]
+
+
+def test_mlflow_layout_matches_azure(finished):
+    from mlflow.tracking import MlflowClient
+
+    ws, s, result, _ = finished
+    client = MlflowClient(ws.tracking_uri)
+    parent = client.get_run(s.name)  # parent run id = job name, as on Azure
+    best = parent.data.tags["automl_best_child_run_id"]
+    assert best == result["best_child_run_id"] and best.startswith(f"{s.name}_")
+    for i in range(5):
+        child = client.get_run(f"{s.name}_{i}")
+        assert child.data.tags["mlflow.parentRunId"] == s.name
+        assert set(METRIC_NAMES) <= set(child.data.metrics)
+    artifacts = [a.path for a in client.list_artifacts(best, "outputs/mlflow-model")]
+    assert "outputs/mlflow-model/MLmodel" in artifacts
+    version = client.get_model_version(registered_model_name(s.name), "1")
+    assert version.run_id == best
+
+
+def test_best_model_is_an_mlflow_model_with_labels_as_trained(finished):
+    import mlflow.pyfunc
+    import mlflow.sklearn
+
+    ws, s, _, _ = finished
+    folder = ws.job_dir(s.name) / "outputs" / "best_model"
+    frame = make_frame(10, seed=9).drop(columns="y")
+    model = mlflow.sklearn.load_model(str(folder))
+    assert set(model.predict(frame)) <= {"yes", "no"}
+    assert model.predict_proba(frame).shape == (10, 2)
+    pyfunc = mlflow.pyfunc.load_model(str(folder))
+    assert [c.name for c in pyfunc.metadata.get_input_schema().inputs] == list(frame.columns)
+    assert set(pyfunc.predict(frame)) <= {"yes", "no"}
+    assert (folder / "input_example.json").exists()
+
+
+def test_job_folder_holds_guardrails_summary_and_explanation(finished):
+    ws, s, result, _ = finished
+    job_dir = ws.job_dir(s.name)
+    guardrails = json.loads((job_dir / "guardrails.json").read_text())
+    assert {g["name"] for g in guardrails} >= {
+        "Class balancing detection",
+        "Missing feature values imputation",
+    }
+    summary = json.loads((job_dir / "featurization_summary.json").read_text())
+    assert {r["RawFeatureName"] for r in summary} == {"x1", "x2", "color", "age"}
+    top = [r["feature"] for r in result["feature_importance"]][:2]
+    assert "x1" in top
+
+
+def test_multiclass_job(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    s = _job(tmp_path, "multi", make_frame(300, classes=3), limits=LimitSettings(max_trials=3),
+             training=TrainingSettings(allowed_training_algorithms=["LogisticRegression"],
+                                       enable_stack_ensemble=False))  # fmt: skip
+    result = run_job(s, ws, emit=lambda e: None)
+    assert result["classes"] == ["high", "low", "mid"]
+    assert len(result["leaderboard"]) == 3
+
+
+def test_exit_score_stops_the_search(tmp_path):
+    s = _job(tmp_path, "exit", limits=LimitSettings(max_trials=20, exit_score=0.5),
+             training=TrainingSettings(allowed_training_algorithms=["LogisticRegression"],
+                                       enable_vote_ensemble=False, enable_stack_ensemble=False))  # fmt: skip
+    result = run_job(s, Workspace(tmp_path / "ws"), emit=lambda e: None)
+    assert result["stop_reason"] == "exit_score" and len(result["leaderboard"]) == 1
+
+
+def test_budget_too_small_for_one_trial(tmp_path):
+    s = _job(tmp_path, "tiny_budget", limits=LimitSettings(timeout_minutes=0.0005))
+    with pytest.raises(BudgetError, match="left no time to finish a single trial"):
+        run_job(s, Workspace(tmp_path / "ws"), emit=lambda e: None)
+
+
+def test_trial_timeout_stops_runaway_trials(tmp_path):
+    frame = make_frame(3000)
+    s = _job(tmp_path, "runaway", frame, limits=LimitSettings(max_trials=2, trial_timeout_minutes=0.001),
+             training=TrainingSettings(allowed_training_algorithms=["RandomForest"]))  # fmt: skip
+    with pytest.raises(BudgetError, match="stopped after trial_timeout_minutes"):
+        run_job(s, Workspace(tmp_path / "ws"), emit=lambda e: None)
+
+
+def test_predictions_are_reproducible_with_a_seed(tmp_path):
+    scores = []
+    for i in range(2):
+        s = _job(tmp_path, f"seeded{i}", limits=LimitSettings(max_trials=3),
+                 training=TrainingSettings(allowed_training_algorithms=["LightGBM"],
+                                           enable_vote_ensemble=False, enable_stack_ensemble=False))  # fmt: skip
+        result = run_job(s, Workspace(tmp_path / f"ws{i}"), emit=lambda e: None)
+        scores.append([row["score"] for row in result["leaderboard"]])
+    np.testing.assert_allclose(scores[0], scores[1])
