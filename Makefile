@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/automl-local quickstart
+	$(PY) examples/bankmarketing/quickstart.py
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest

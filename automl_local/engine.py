@@ -18,6 +18,7 @@ import math
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,6 @@ from automl_local.search import (
     resolve_algorithms,
     run_search,
 )
-from automl_local.search._worker import warm_up
 from automl_local.settings import JobSettings
 from automl_local.tracking import Tracker
 from automl_local.workspace import Workspace
@@ -52,6 +52,10 @@ Emit = Callable[[dict[str, Any]], None]
 DEFAULT_TIMEOUT_MINUTES = 8640.0  # Azure's service default: 6 days
 DEFAULT_MAX_TRIALS = 1000
 MAX_ENSEMBLE_CANDIDATES = 15
+# Seconds kept at the end of the budget for the explanation and for saving and
+# registering the MLflow model (measured: 2-4 s each on 2 cores, bank marketing).
+EXPLAIN_SECONDS = 4.0
+SAVE_SECONDS = 5.0
 REGISTERED_MODEL_SUFFIX = "_output_mlflow_log_model"
 
 
@@ -117,80 +121,83 @@ def run_job(
     job_dir.mkdir(parents=True, exist_ok=True)
 
     emit({"event": "phase", "phase": "preparing data"})
-    warm_up()
-    data, algorithms, skipped, plan = validate_settings(s)
-    from automl_local.guardrails import run_guardrails
+    # Worker processes boot (their imports take seconds) while the data is prepared.
+    n_workers = max(1, int(lim.max_concurrent_trials or 1))
+    early_workers = [Worker() for _ in range(n_workers)]
+    try:
+        data, algorithms, skipped, plan = validate_settings(s)
+        # Guardrails only inform (they change nothing in training), so they run beside
+        # the first trials instead of delaying them; their report lands when ready.
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="guardrails")
+        guardrails_done = pool.submit(_guardrails, data, s, job_dir, emit)
+        pool.shutdown(wait=False)
 
-    labels = _labels(data)
-    checks = run_guardrails(
-        data.X, labels, validation=data.validation, sample_weight=data.w,
-        imputation=s.featurization.imputer or None,
-    )  # fmt: skip
-    guardrails = [g.to_dict() for g in checks]
-    _json_dump(job_dir / "guardrails.json", guardrails)
-    emit({"event": "guardrails", "guardrails": guardrails})
+        families = sorted({ESTIMATORS[a].family for a in algorithms})
+        featurizers, matrices, categorical = _featurize(data, s, plan, families)
+        summary = featurizers[families[0]].summary()
+        _json_dump(job_dir / "featurization_summary.json", summary)
+        emit({"event": "featurization", "summary": summary, "algorithms": algorithms,
+              "skipped_algorithms": skipped, "validation": data.validation})  # fmt: skip
 
-    families = sorted({ESTIMATORS[a].family for a in algorithms})
-    featurizers, matrices, categorical = _featurize(data, s, plan, families)
-    summary = featurizers[families[0]].summary()
-    _json_dump(job_dir / "featurization_summary.json", summary)
-    emit({"event": "featurization", "summary": summary, "algorithms": algorithms,
-          "skipped_algorithms": skipped, "validation": data.validation})  # fmt: skip
+        cores = os.cpu_count() or 1
+        workers = n_workers
+        per_trial = lim.max_cores_per_trial
+        n_jobs = max(1, cores // workers) if per_trial in (None, -1) else int(per_trial)
+        shared = SharedData(
+            matrices=matrices, categorical=categorical, y=data.y, w=data.w, splits=data.splits,
+            n_classes=len(data.classes), metric=s.primary_metric, n_jobs=n_jobs, seed=s.seed,
+        )  # fmt: skip
+        max_trials = int(lim.max_trials or DEFAULT_MAX_TRIALS)
+        n_ensembles = (
+            int(s.training.enable_vote_ensemble) + int(s.training.enable_stack_ensemble)
+            if max_trials >= 3
+            else 0
+        )
+        search_trials = max(1, max_trials - n_ensembles)
+        refit_factor = _refit_factor(data)
 
-    cores = os.cpu_count() or 1
-    workers = max(1, int(lim.max_concurrent_trials or 1))
-    per_trial = lim.max_cores_per_trial
-    n_jobs = max(1, cores // workers) if per_trial in (None, -1) else int(per_trial)
-    shared = SharedData(
-        matrices=matrices, categorical=categorical, y=data.y, w=data.w, splits=data.splits,
-        n_classes=len(data.classes), metric=s.primary_metric, n_jobs=n_jobs, seed=s.seed,
-    )  # fmt: skip
-    max_trials = int(lim.max_trials or DEFAULT_MAX_TRIALS)
-    n_ensembles = (
-        int(s.training.enable_vote_ensemble) + int(s.training.enable_stack_ensemble)
-        if max_trials >= 3
-        else 0
-    )
-    search_trials = max(1, max_trials - n_ensembles)
-    refit_factor = _refit_factor(data)
+        def reserve(records: list[TrialRecord]) -> float:
+            """Time to keep for the end: refit of the likely winners, explanation, saving."""
+            ok = sorted((r for r in records if r.ok), key=lambda r: -r.score)[:3]
+            refit = sum(r.fit_seconds * refit_factor for r in ok) / max(1, min(workers, len(ok)))
+            explain = EXPLAIN_SECONDS if s.training.enable_model_explainability else 0.0
+            return min(0.4 * budget, 1.3 * refit + explain + SAVE_SECONDS)
 
-    def reserve(records: list[TrialRecord]) -> float:
-        ok = sorted((r for r in records if r.ok), key=lambda r: -r.score)[:3]
-        refit = sum(r.fit_seconds * refit_factor for r in ok) / max(1, min(workers, len(ok)))
-        return min(0.35 * budget, 1.5 * refit + 4.0)
+        limits = SearchLimits(
+            deadline=deadline, max_trials=search_trials,
+            trial_timeout=None if lim.trial_timeout_minutes is None else 60.0 * lim.trial_timeout_minutes,
+            exit_score=lim.exit_score, early_termination=bool(lim.enable_early_termination),
+            workers=workers, refit_reserve=reserve,
+        )  # fmt: skip
 
-    limits = SearchLimits(
-        deadline=deadline, max_trials=search_trials,
-        trial_timeout=None if lim.trial_timeout_minutes is None else 60.0 * lim.trial_timeout_minutes,
-        exit_score=lim.exit_score, early_termination=bool(lim.enable_early_termination),
-        workers=workers, refit_reserve=reserve,
-    )  # fmt: skip
+        tracker = Tracker(workspace.tracking_uri, workspace.artifact_root, s.experiment_name)
+        tracker.start_parent(
+            s.name,
+            tags={"mlflow.runName": s.display_name or s.name, "runTemplate": "AutoML",
+                  "azureml.runsource": "automl", "task_type": "classification", **s.tags},
+            params={"primary_metric": s.primary_metric, "target_column_name": s.target_column_name,
+                    "validation": data.validation, "algorithms": ",".join(algorithms)},
+        )  # fmt: skip
+        y_eval = data.y[data.eval_index]
+        w_eval = None if data.w is None else data.w[data.eval_index]
 
-    tracker = Tracker(workspace.tracking_uri, workspace.artifact_root, s.experiment_name)
-    tracker.start_parent(
-        s.name,
-        tags={"mlflow.runName": s.display_name or s.name, "runTemplate": "AutoML",
-              "azureml.runsource": "automl", "task_type": "classification", **s.tags},
-        params={"primary_metric": s.primary_metric, "target_column_name": s.target_column_name,
-                "validation": data.validation, "algorithms": ",".join(algorithms)},
-    )  # fmt: skip
-    y_eval = data.y[data.eval_index]
-    w_eval = None if data.w is None else data.w[data.eval_index]
+        def on_trial(rec: TrialRecord, records: list[TrialRecord]) -> None:
+            _log_trial(tracker, s, rec, y_eval, w_eval)
+            best = max((r.score for r in records if r.ok), default=float("nan"))
+            emit({"event": "trial", "trial": rec.number, "algorithm": rec.algorithm,
+                  "status": rec.status, "score": rec.score, "seconds": round(rec.seconds, 3),
+                  "best": best, "error": rec.error,
+                  "elapsed": time.monotonic() - t_start, "budget": budget})  # fmt: skip
 
-    def on_trial(rec: TrialRecord, records: list[TrialRecord]) -> None:
-        _log_trial(tracker, s, rec, y_eval, w_eval)
-        best = max((r.score for r in records if r.ok), default=float("nan"))
-        emit({"event": "trial", "trial": rec.number, "algorithm": rec.algorithm,
-              "status": rec.status, "score": rec.score, "seconds": round(rec.seconds, 3),
-              "best": best, "error": rec.error,
-              "elapsed": time.monotonic() - t_start, "budget": budget})  # fmt: skip
-
-    emit({"event": "phase", "phase": "searching", "max_trials": max_trials, "budget": budget})
-    records, reason = run_search(
-        shared=shared, algorithms=algorithms, limits=limits, journal=workspace.optuna_journal,
-        study_name=s.name, trial_dir=job_dir / "trials", n_rows=len(data.X), seed=s.seed,
-        on_trial=on_trial, should_stop=should_stop,
-    )  # fmt: skip
+        emit({"event": "phase", "phase": "searching", "max_trials": max_trials, "budget": budget})
+        records, reason = run_search(
+            shared=shared, algorithms=algorithms, limits=limits, journal=workspace.optuna_journal,
+            study_name=s.name, trial_dir=job_dir / "trials", n_rows=len(data.X), seed=s.seed,
+            on_trial=on_trial, should_stop=should_stop, workers=early_workers,
+        )  # fmt: skip
+    finally:
+        for w in early_workers:  # run_search stops them; this covers errors before it
+            w.kill()
     if reason == "canceled":
         tracker.end(s.name, "Canceled")
         tracker.close()
@@ -222,9 +229,10 @@ def run_job(
     if data.X_test is not None:
         proba = model.predict_proba(data.X_test)
         result["test_metrics"] = metrics.classification_metrics(data.y_test, proba, data.w_test)
+    guardrails_done.result()
     if s.training.enable_model_explainability:
         emit({"event": "phase", "phase": "explaining"})
-        result["feature_importance"] = _explain(model, data, s, deadline)
+        result["feature_importance"] = _explain(model, data, s, deadline - SAVE_SECONDS)
 
     emit({"event": "phase", "phase": "saving model"})
     out = job_dir / "outputs" / "best_model"
@@ -256,6 +264,18 @@ def run_job(
     _json_dump(job_dir / "result.json", result)
     emit({"event": "result", "result": {k: v for k, v in result.items() if k != "leaderboard"}})
     return result
+
+
+def _guardrails(data: PreparedData, s: JobSettings, job_dir: Path, emit: Emit) -> None:
+    from automl_local.guardrails import run_guardrails
+
+    checks = run_guardrails(
+        data.X, _labels(data), validation=data.validation, sample_weight=data.w,
+        imputation=s.featurization.imputer or None,
+    )  # fmt: skip
+    guardrails = [g.to_dict() for g in checks]
+    _json_dump(job_dir / "guardrails.json", guardrails)
+    emit({"event": "guardrails", "guardrails": guardrails})
 
 
 def _single(path: Path) -> Path:
@@ -457,11 +477,11 @@ def _explain(
     model: AutoMLModel, data: PreparedData, s: JobSettings, deadline: float
 ) -> list[dict]:
     """Permutation importance of each raw column on (a sample of) the validation rows."""
-    if deadline - time.monotonic() < 5:
+    if deadline - time.monotonic() < 1:
         return []
     rng = np.random.default_rng(s.seed)
     rows = data.eval_index
-    rows = rng.choice(rows, size=min(len(rows), 2000), replace=False)
+    rows = rng.choice(rows, size=min(len(rows), 1000), replace=False)
     X = data.X.iloc[rows].reset_index(drop=True)
     y = data.y[rows]
     w = None if data.w is None else data.w[rows]
@@ -471,7 +491,7 @@ def _explain(
         if time.monotonic() > deadline:
             break
         drops = []
-        for _ in range(2):
+        for _ in range(2 if len(X.columns) <= 30 else 1):
             shuffled = X.copy()
             shuffled[col] = rng.permutation(shuffled[col].to_numpy())
             drops.append(
@@ -498,13 +518,33 @@ def _save_mlflow_model(model: AutoMLModel, data: PreparedData, out: Path, best: 
         shutil.rmtree(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     example = data.X.head(1)
-    signature = infer_signature(data.X.head(100), model.predict(data.X.head(100)))
+    # Integer columns are declared as doubles: a missing value at scoring time is a
+    # float NaN, which an integer schema would refuse.
+    sample = data.X.head(100)
+    sample = sample.astype({c: "float64" for c in sample.columns if sample[c].dtype.kind in "iu"})
+    signature = infer_signature(sample, model.predict(data.X.head(100)))
     mlflow.sklearn.save_model(
         model, str(out), serialization_format="cloudpickle", signature=signature,
         input_example=example, pyfunc_predict_fn="predict",
+        pip_requirements=_requirements(),
         metadata={"azureml.engine": "automl", "automl_local.algorithm": best["algorithm"],
                   "automl_local.job": s.name, "classes": [str(c) for c in data.classes]},
     )  # fmt: skip
+
+
+def _requirements() -> list[str]:
+    """Pinned requirements of the model's environment (MLflow's own inference of them
+    loads the model in a subprocess: seconds we would take from the job's budget)."""
+    from importlib import metadata
+
+    pins = []
+    for dist in ("automl-local", "scikit-learn", "lightgbm", "xgboost-cpu", "xgboost", "pandas",
+                 "numpy", "cloudpickle", "mlflow"):  # fmt: skip
+        try:
+            pins.append(f"{dist}=={metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return pins
 
 
 def _leaderboard(candidates: list[dict], job: str) -> list[dict]:

@@ -37,7 +37,9 @@ _TRUE = ("1", "true", "yes", "on")
 
 def payload_logging_enabled(environment_variables: Mapping[str, str]) -> bool:
     """Payload logging is on if the deployment's or the server's environment says so."""
-    value = environment_variables.get(PAYLOAD_ENV) or os.environ.get(PAYLOAD_ENV, "")
+    value = environment_variables.get(PAYLOAD_ENV)
+    if value is None:
+        value = os.environ.get(PAYLOAD_ENV, "")
     return value.strip().lower() in _TRUE
 
 

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import click
 
-from automl_local.cli._common import backend_options, echo_json, fail, get_ml_client, output_option
-from automl_local.cli._endpoint import echo_entity, echo_table, parse_set
+from automl_local.cli._common import (
+    backend_options,
+    echo_json,
+    fail,
+    get_ml_client,
+    load_yaml_entity,
+    output_option,
+    parse_set_options,
+)
+from automl_local.cli._endpoint import echo_entity, echo_table
 
 __all__ = ["online_deployment"]
 
@@ -22,14 +30,12 @@ def _deploy(file: str, name: str | None, endpoint_name: str | None, all_traffic:
             set_: tuple[str, ...], output: str, must_exist: bool) -> None:
     from azure.ai.ml import load_online_deployment
 
-    from backends.local._endpoint_specs import load_spec
-
-    overrides = parse_set(set_)
+    overrides = parse_set_options(set_)
     if name:
-        overrides.append({"name": name})
+        overrides["name"] = name
     if endpoint_name:
-        overrides.append({"endpoint_name": endpoint_name})
-    deployment = load_spec(load_online_deployment, file, "online deployment", overrides)
+        overrides["endpoint_name"] = endpoint_name
+    deployment = load_yaml_entity(load_online_deployment, file, overrides)
     ml = get_ml_client()
     if must_exist:
         ml.online_deployments.get(deployment.name, deployment.endpoint_name)

@@ -18,10 +18,13 @@ from automl_local.cli._common import (
     echo_json,
     fail,
     get_ml_client,
+    load_yaml_entity,
     output_option,
+    parse_set_options,
 )
+from automl_local.exceptions import ConfigError
 
-__all__ = ["echo_entity", "echo_table", "online_endpoint", "parse_set"]
+__all__ = ["echo_entity", "echo_table", "online_endpoint", "parse_traffic"]
 
 _ENDPOINT_FIELDS = ("name", "auth_mode", "provisioning_state", "scoring_uri", "openapi_uri",
                     "traffic", "mirror_traffic", "description", "tags")
@@ -65,26 +68,18 @@ def echo_entity(entity: Any, output: str, fields: Sequence[str]) -> None:
             click.echo(f"{field.ljust(width)}  {_cell(value)}")
 
 
-def parse_set(values: Sequence[str]) -> list[dict[str, Any]]:
-    """``--set key=value`` pairs as azure-ai-ml ``params_override`` entries."""
-    overrides = []
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            fail(f"--set {item!r} is not valid: write --set key=value (e.g. --set "
-                 "instance_count=2).")
-        try:
-            parsed: Any = json.loads(value)
-        except json.JSONDecodeError:
-            parsed = value
-        overrides.append({key: parsed})
-    return overrides
-
-
-def _traffic(text: str) -> dict[str, int]:
-    from backends.local._endpoint_specs import parse_traffic
-
-    return parse_traffic(text)
+def parse_traffic(text: str) -> dict[str, int]:
+    """``"blue=90 green=10"`` (``az ml online-endpoint update --traffic``) as a dict."""
+    traffic: dict[str, int] = {}
+    for item in text.replace(",", " ").split():
+        name, sep, value = item.partition("=")
+        if not sep or not name or not value.strip().isdigit():
+            raise ConfigError(
+                f"traffic {text!r} is not valid: write deployment=percent pairs separated by "
+                'spaces, for example --traffic "blue=90 green=10".'
+            )
+        traffic[name] = int(value)
+    return traffic
 
 
 # ------------------------------------------------------------------ commands
@@ -110,14 +105,12 @@ def create(file: str | None, name: str | None, auth_mode: str | None, set_: tupl
     if file:
         from azure.ai.ml import load_online_endpoint
 
-        from backends.local._endpoint_specs import load_spec
-
-        overrides = parse_set(set_)
+        overrides = parse_set_options(set_)
         if name:
-            overrides.append({"name": name})
+            overrides["name"] = name
         if auth_mode:
-            overrides.append({"auth_mode": auth_mode})
-        endpoint = load_spec(load_online_endpoint, file, "online endpoint", overrides)
+            overrides["auth_mode"] = auth_mode
+        endpoint = load_yaml_entity(load_online_endpoint, file, overrides)
     elif name:
         endpoint = ManagedOnlineEndpoint(name=name, auth_mode=auth_mode or "key")
     else:
@@ -204,21 +197,20 @@ def update(name: str | None, file: str | None, traffic: str | None, mirror_traff
     if file:
         from azure.ai.ml import load_online_endpoint
 
-        from backends.local._endpoint_specs import load_spec
-
-        overrides = parse_set(set_) + ([{"name": name}] if name else [])
-        endpoint = load_spec(load_online_endpoint, file, "online endpoint", overrides)
+        overrides = parse_set_options(set_)
+        if name:
+            overrides["name"] = name
+        endpoint = load_yaml_entity(load_online_endpoint, file, overrides)
     elif name:
         endpoint = ml.online_endpoints.get(name)
-        for override in parse_set(set_):
-            for key, value in override.items():
-                setattr(endpoint, key, value)
+        for key, value in parse_set_options(set_).items():
+            setattr(endpoint, key, value)
     else:
         fail("online-endpoint update needs --name NAME (or --file endpoint.yml).")
     if traffic is not None:
-        endpoint.traffic = _traffic(traffic)
+        endpoint.traffic = parse_traffic(traffic)
     if mirror_traffic is not None:
-        endpoint.mirror_traffic = _traffic(mirror_traffic)
+        endpoint.mirror_traffic = parse_traffic(mirror_traffic)
     result = ml.online_endpoints.begin_create_or_update(endpoint).result()
     echo_entity(result, output, _ENDPOINT_FIELDS)
 

@@ -6,8 +6,16 @@ import os
 
 import click
 
-from automl_local.cli._common import backend_options, echo_json, fail, get_ml_client, output_option
-from automl_local.cli._endpoint import echo_entity, echo_table, parse_set
+from automl_local.cli._common import (
+    backend_options,
+    echo_json,
+    fail,
+    get_ml_client,
+    load_yaml_entity,
+    output_option,
+    parse_set_options,
+)
+from automl_local.cli._endpoint import echo_entity, echo_table
 
 __all__ = ["model"]
 
@@ -42,14 +50,12 @@ def create(name: str | None, version: str | None, path: str | None, type_: str |
     if file:
         from azure.ai.ml import load_model
 
-        from backends.local._endpoint_specs import load_spec
-
-        overrides = parse_set(set_)
+        overrides = parse_set_options(set_)
         for key, value in (("name", name), ("version", version), ("path", path),
                            ("type", type_), ("description", description)):
             if value:
-                overrides.append({key: value})
-        entity = load_spec(load_model, file, "model", overrides)
+                overrides[key] = value
+        entity = load_yaml_entity(load_model, file, overrides)
     else:
         if not name or not path:
             fail("model create needs --name and --path (or --file model.yml).")

@@ -175,6 +175,7 @@ def run_search(
     seed: int,
     on_trial: Callable[[TrialRecord, list[TrialRecord]], None],
     should_stop: Callable[[], bool] = lambda: False,
+    workers: list[Worker] | None = None,
 ) -> tuple[list[TrialRecord], str]:
     """Run trials until a limit says stop; return every record and why it stopped."""
     from optuna.trial import TrialState
@@ -183,7 +184,8 @@ def run_search(
     study = _open_study(journal, study_name, seed, limits.workers > 1)
     _enqueue_portfolio(study, algorithms, n_rows)
     records = _previous_records(study, trial_dir)
-    workers = [Worker(shared) for _ in range(limits.workers)]
+    workers = [w.load(shared) for w in workers or []]
+    workers += [Worker(shared) for _ in range(limits.workers - len(workers))]
     best = max((r.score for r in records if r.ok), default=-np.inf)
     last_gain = len(records)
     may_prune = len(shared.splits) > 2

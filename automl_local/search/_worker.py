@@ -72,16 +72,21 @@ def _proba(model: Any, X: np.ndarray, n_classes: int) -> np.ndarray:
     return p
 
 
-def _serve(conn: Connection, shared: SharedData) -> None:
+def _serve(conn: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    shared: SharedData | None = None
     while True:
         try:
             msg = conn.recv()
         except EOFError:
             return
         try:
-            if msg[0] == "trial":
+            if msg[0] == "data":
+                shared = msg[1]
+            elif shared is None:
+                raise RuntimeError("worker got a task before its data")
+            elif msg[0] == "trial":
                 _, _number, algorithm, params = msg
                 est = ESTIMATORS[algorithm]
                 n_eval = sum(len(ev) for _, ev in shared.splits)
@@ -134,18 +139,28 @@ def warm_up() -> None:
 
 
 class Worker:
-    """A forked worker and the trial it is running."""
+    """A worker process and the task it is running.
 
-    def __init__(self, shared: SharedData) -> None:
+    Started before the data is ready (its imports overlap with data
+    preparation); :meth:`load` hands it the featurized matrices.
+    """
+
+    def __init__(self, shared: SharedData | None = None) -> None:
         ctx = _context()
         self.conn, child = ctx.Pipe()
         # Not a daemon: scikit-learn's joblib refuses to parallelise inside daemons. A worker
         # whose parent dies gets EOF on its pipe and exits by itself.
-        self.process = ctx.Process(target=_serve, args=(child, shared), daemon=False)
+        self.process = ctx.Process(target=_serve, args=(child,), daemon=False)
         self.process.start()
         child.close()
         self.task: Any = None
         self.started = 0.0
+        if shared is not None:
+            self.load(shared)
+
+    def load(self, shared: SharedData) -> Worker:
+        self.conn.send(("data", shared))
+        return self
 
     def send(self, task: Any, message: tuple) -> None:
         self.task = task

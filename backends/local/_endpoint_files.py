@@ -34,7 +34,7 @@ except ImportError:  # pragma: no cover
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "ENDPOINT_JSON",
-    "endpoint_lock",
+    "folder_lock",
     "new_key",
     "read_endpoint_config",
     "read_keys",
@@ -117,14 +117,14 @@ def write_endpoint_config(endpoint_dir: Path, config: dict[str, Any]) -> None:
 
 
 @contextlib.contextmanager
-def endpoint_lock(endpoint_dir: Path) -> Iterator[None]:
-    """Serialise changes to one endpoint across processes (two CLI calls at once)."""
-    endpoint_dir = Path(endpoint_dir)
-    endpoint_dir.mkdir(parents=True, exist_ok=True)
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Serialise changes to one endpoint (or model) across processes: two CLI calls at once."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     if fcntl is None:  # pragma: no cover
         yield
         return
-    with open(endpoint_dir / ".lock", "a") as fh:
+    with open(folder / ".lock", "a") as fh:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         try:
             yield

@@ -1,4 +1,4 @@
-"""Checks and parsing shared by the endpoint, deployment and model operations.
+"""Azure's naming and traffic rules, shared by the endpoint and deployment operations.
 
 Azure's own rules are applied here, with Azure's wording, because the local
 backend must refuse what Azure would refuse: a spec that deploys locally has
@@ -7,20 +7,13 @@ to deploy on Azure too.
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from automl_local.exceptions import ConfigError
 
-__all__ = [
-    "NAME_PATTERN",
-    "load_spec",
-    "parse_traffic",
-    "validate_name",
-    "validate_traffic",
-]
+__all__ = ["NAME_PATTERN", "validate_name", "validate_traffic"]
 
 # azure.ai.ml.constants._endpoint.EndpointConfigurations (same rule for deployments).
 NAME_PATTERN = r"^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$"
@@ -43,45 +36,6 @@ def validate_name(name: Any, what: str) -> str:
             f"{what} name {name!r} is not valid: {NAME_RULE}. Try {suggestion!r}."
         )
     return name
-
-
-def load_spec(loader: Callable[..., Any], source: str | os.PathLike[str], what: str,
-              params_override: list[dict[str, Any]] | None = None) -> Any:
-    """Load an ``az ml`` YAML file with azure-ai-ml's own loader, as a ConfigError on failure.
-
-    azure-ai-ml reports schema problems as marshmallow ``ValidationError``,
-    missing files as ``ValidationException`` and some malformed values as
-    plain ``AttributeError``/``TypeError``; all of them are user mistakes.
-    """
-    import yaml
-    from azure.ai.ml.exceptions import MlException
-    from marshmallow.exceptions import MarshmallowError
-
-    if not os.path.isfile(source):
-        raise ConfigError(f"{what} file {str(source)!r} does not exist. Check the --file path.")
-    try:
-        return loader(source, params_override=params_override or [])
-    except (MarshmallowError, MlException, yaml.YAMLError) as exc:
-        raise ConfigError(f"{what} file {str(source)!r} is not valid:\n{exc}") from None
-    except (AttributeError, TypeError, ValueError, KeyError) as exc:
-        raise ConfigError(
-            f"{what} file {str(source)!r} is not valid ({type(exc).__name__}: {exc}). "
-            "See https://aka.ms/ml-cli-v2-endpoint-online-yaml-reference for the fields."
-        ) from None
-
-
-def parse_traffic(text: str) -> dict[str, int]:
-    """``"blue=90 green=10"`` (the ``az ml online-endpoint update --traffic`` form) as a dict."""
-    traffic: dict[str, int] = {}
-    for item in text.replace(",", " ").split():
-        name, sep, value = item.partition("=")
-        if not sep or not name or not value.strip().isdigit():
-            raise ConfigError(
-                f"traffic {text!r} is not valid: write deployment=percent pairs separated by "
-                'spaces, for example --traffic "blue=90 green=10".'
-            )
-        traffic[name] = int(value)
-    return traffic
 
 
 def validate_traffic(

@@ -23,7 +23,7 @@ from automl_local.exceptions import ConfigError, NotFoundError, ServiceError
 from backends.base import LocalPoller
 from backends.local import _servers
 from backends.local._endpoint_files import (
-    endpoint_lock,
+    folder_lock,
     new_key,
     read_keys,
     write_endpoint_config,
@@ -37,6 +37,7 @@ from backends.local._serving import (
     deployment_key,
     deployment_records,
     endpoint_config,
+    free_port,
     is_running,
     now,
     require_endpoint,
@@ -112,13 +113,13 @@ class LocalOnlineEndpointOperations:
 
     def _create(self, name: str, fields: dict[str, Any]) -> None:
         endpoint_dir = self._ws.endpoint_dir(name)
-        with endpoint_lock(endpoint_dir):
+        with folder_lock(endpoint_dir):
             endpoint_dir.chmod(0o700)  # keys live here
             write_keys(endpoint_dir, new_key(), new_key())
             record = {
                 "name": name,
                 **fields,
-                "port": _servers.pick_port(),
+                "port": free_port(self._ws, name),
                 "pid": None,
                 "workers": 0,
                 "served": {},
@@ -161,7 +162,7 @@ class LocalOnlineEndpointOperations:
 
         def run() -> None:
             endpoint_dir = self._ws.endpoint_dir(name)
-            with endpoint_lock(endpoint_dir):
+            with folder_lock(endpoint_dir):
                 keys = read_keys(endpoint_dir)
                 keys[slot] = new_key()
                 write_keys(endpoint_dir, keys["primary"], keys["secondary"])
@@ -263,7 +264,7 @@ class LocalOnlineEndpointOperations:
 
         def run() -> None:
             endpoint_dir = self._ws.endpoint_dir(record["name"])
-            with endpoint_lock(endpoint_dir):
+            with folder_lock(endpoint_dir):
                 current = self._ws.catalogue.get(ENDPOINT_KIND, record["name"]) or record
                 _servers.stop_server(current.get("pid"), endpoint_dir)
                 for dep in deployment_records(self._ws, record["name"]):

@@ -34,6 +34,7 @@ from automl_local.exceptions import (
     NotFoundError,
     ServiceError,
 )
+from backends.local._endpoint_files import folder_lock
 from backends.local._serving import now
 
 if TYPE_CHECKING:
@@ -104,14 +105,20 @@ class LocalModelOperations:
                 f"model name {name!r} is not valid: use letters, digits, '-', '_' or '.', "
                 "starting with a letter or digit (at most 255 characters)."
             )
-        anonymous = bool(getattr(model, "_is_anonymous", False))
-        if anonymous and self._ws.catalogue.get(KIND, name, "1") is not None:
-            return self._entity(self._ws.catalogue.require(KIND, name, "1"))
         model_type = (model.type or "custom_model").lower()
         if model_type not in MODEL_TYPES:
             raise ConfigError(
                 f"model type {model.type!r} is not known: use one of {', '.join(MODEL_TYPES)}."
             )
+        # One registration of a name at a time (two CLI calls would take the same version).
+        with folder_lock(self._ws.root / "models" / name):
+            return self._register(model, name, model_type)
+
+    def _register(self, model: Model, name: str, model_type: str,
+                  mlflow_version: str | None = None) -> Model:
+        """Copy, mirror in MLflow (unless it came from there: ``mlflow_version``), record."""
+        if getattr(model, "_is_anonymous", False) and self._ws.catalogue.get(KIND, name, "1"):
+            return self._entity(self._ws.catalogue.require(KIND, name, "1"))
         version = str(model.version) if model.version else None
         if version is not None and self._ws.catalogue.get(KIND, name, version) is not None:
             raise AlreadyExistsError(
@@ -138,7 +145,7 @@ class LocalModelOperations:
         properties = {str(k): str(v) for k, v in (model.properties or {}).items()}
         tags = {str(k): str(v) for k, v in (model.tags or {}).items()}
         try:
-            properties["mlflow.version"] = self._register_in_mlflow(
+            properties["mlflow.version"] = mlflow_version or self._register_in_mlflow(
                 name, version, target, model.description, tags
             )
         except Exception as exc:
@@ -394,11 +401,14 @@ class LocalModelOperations:
             return None  # one of ours, under another version number
         from azure.ai.ml.entities import Model
 
-        self.create_or_update(Model(
+        adopted = Model(
             name=name, version=str(mv.version), path=f"models:/{name}/{mv.version}",
             type="mlflow_model", description=mv.description,
             tags=dict(mv.tags or {}), properties={"mlflow.run_id": mv.run_id or ""},
-        ))
+        )
+        with folder_lock(self._ws.root / "models" / name):
+            if self._ws.catalogue.get(KIND, name, str(mv.version)) is None:
+                self._register(adopted, name, "mlflow_model", mlflow_version=str(mv.version))
         return self._ws.catalogue.require(KIND, name, str(mv.version))
 
     def _entity(self, record: dict[str, Any]) -> Model:

@@ -40,7 +40,6 @@ class AutoMLNodeExecutor:
             if given is not None:
                 body[key] = {"type": "mltable", "path": given.text}
         body["experiment_name"] = ctx.experiment_name
-        body["display_name"] = ctx.node.name
         try:
             job = load_job(source=io.StringIO(yaml.safe_dump(body)))
         except Exception as exc:

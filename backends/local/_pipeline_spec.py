@@ -36,7 +36,6 @@ from automl_local.pipelines import (
 
 __all__ = [
     "component_dict",
-    "input_parameters",
     "pipeline_job_dict",
     "prepare_pipeline",
     "to_pipeline_job",
@@ -244,23 +243,3 @@ def _check_automl_node(
     except ConfigError as exc:
         raise ConfigError(f"automl node {name!r}: {exc}") from None
     warnings.extend(f"jobs.{name}: {w}" for w in node_warnings)
-
-
-def input_parameters(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The pipeline's inputs as parameters: type, default, required (for publishing)."""
-    spec = parse_pipeline(data)
-    used = {
-        i.binding.name
-        for n in spec.nodes.values()
-        for i in n.inputs.values()
-        if i.binding is not None and i.binding.kind == "parent_input" and not i.optional
-    }
-    out: dict[str, dict[str, Any]] = {}
-    for name, pin in spec.inputs.items():
-        default = pin.path if pin.path is not None else pin.value
-        out[name] = {
-            "type": pin.type or "string",
-            "default": default,
-            "required": default is None and name in used,
-        }
-    return out

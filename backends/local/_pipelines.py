@@ -88,8 +88,13 @@ def start_pipeline(
     description: str | None = None,
     display_name: str | None = None,
     origin: dict[str, Any] | None = None,
+    as_entity: bool = True,
 ) -> Any:
-    """Store a prepared pipeline dict as a new job and start its runner process."""
+    """Store a prepared pipeline dict as a new job and start its runner process.
+
+    Returns the ``PipelineJob`` entity, or with ``as_entity=False`` the job
+    record (the control plane answers with it, without loading azure-ai-ml).
+    """
     from backends.local._convert import check_job_name, generate_job_name
 
     ws = client.workspace
@@ -116,8 +121,8 @@ def start_pipeline(
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True, cwd=str(ws.root),
         )  # fmt: skip
-    ws.catalogue.update("job", name, {"pid": proc.pid})
-    return pipeline_entity(client, live_record(client, name))
+    record = ws.catalogue.update("job", name, {"pid": proc.pid})
+    return pipeline_entity(client, record) if as_entity else record
 
 
 # ---------------------------------------------------------------------- read

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from collections import deque
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,13 +70,21 @@ def is_port_free(port: int) -> bool:
     return True
 
 
-def pick_port(preferred: int | None = None) -> int:
-    """``preferred`` if it is free (stable scoring URIs across restarts), else a free one."""
+def pick_port(preferred: int | None = None, avoid: Collection[int] = ()) -> int:
+    """``preferred`` if it is free (stable scoring URIs across restarts), else a free one.
+
+    ``avoid``: ports other endpoints own while they are stopped, so that two
+    endpoints never share a scoring URI.
+    """
     if preferred and is_port_free(preferred):
         return preferred
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((HOST, 0))
+            port = int(sock.getsockname()[1])
+        if port not in avoid:
+            return port
+    raise ServiceError("no free TCP port on 127.0.0.1 for an endpoint server.")
 
 
 def _proc_cmdline(pid: int) -> str | None:
@@ -114,7 +123,7 @@ def _owns(pid: int, endpoint_dir: Path) -> bool:
     cmdline = _proc_cmdline(pid)
     if state is None or cmdline is None or state[0] == "Z":
         return False
-    return str(endpoint_dir) in cmdline
+    return f"--endpoint-dir {endpoint_dir} " in f"{cmdline} "
 
 
 def is_server_alive(pid: int | None, endpoint_dir: Path) -> bool:

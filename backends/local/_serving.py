@@ -24,7 +24,7 @@ from automl_local.workspace import Workspace
 from backends.local import _servers
 from backends.local._endpoint_files import (
     DEFAULT_MAX_BODY_BYTES,
-    endpoint_lock,
+    folder_lock,
     write_endpoint_config,
 )
 
@@ -35,6 +35,7 @@ __all__ = [
     "deployment_key",
     "deployment_records",
     "endpoint_config",
+    "free_port",
     "is_running",
     "now",
     "require_deployment",
@@ -128,7 +129,7 @@ def converge(
     ServiceError (with the log tail) propagates.
     """
     endpoint_dir = ws.endpoint_dir(endpoint_name)
-    with endpoint_lock(endpoint_dir):
+    with folder_lock(endpoint_dir):
         old = require_endpoint(ws, endpoint_name)
         new = {**old, **changes, "updated_at": now()}
         before, after = old.get("served", {}), new.get("served", {})
@@ -163,7 +164,7 @@ def _restart(
     endpoint_dir: Path = ws.endpoint_dir(new["name"])
     _servers.stop_server(old.get("pid"), endpoint_dir)
     write_endpoint_config(endpoint_dir, endpoint_config(new))
-    port = _servers.pick_port(new.get("port"))
+    port = _servers.pick_port(new.get("port"), avoid=_other_ports(ws, new["name"]))
     workers = _workers(new["served"])
     logs = {name: _deployment_log(endpoint_dir, name) for name in new["served"]}
     offsets = {name: path.stat().st_size if path.exists() else 0 for name, path in logs.items()}
@@ -202,6 +203,15 @@ def _load_failure(path: Path, offset: int) -> str:
         return ""
     at = text.find(_LOAD_FAILURE_MARK)
     return "" if at < 0 else text[text.rfind("\n", 0, at) + 1:][:4000]
+
+
+def _other_ports(ws: Workspace, name: str) -> set[int]:
+    return {r["port"] for r in ws.catalogue.list(ENDPOINT_KIND) if r["name"] != name}
+
+
+def free_port(ws: Workspace, name: str) -> int:
+    """A port for a new endpoint: free now, and not the port of another endpoint."""
+    return _servers.pick_port(avoid=_other_ports(ws, name))
 
 
 def _restore(ws: Workspace, old: dict[str, Any], timeout: float | None) -> None:

@@ -16,7 +16,6 @@ Scoring URI and key, first found wins:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import urllib.error

@@ -141,6 +141,21 @@ def test_mlflow_run_artifact_uri(ml, ep_model_dirs) -> None:
         assert (Path(model.path) / "MLmodel").is_file()
 
 
+def test_model_registered_straight_in_mlflow_is_adopted(ml, ep_model_dirs) -> None:
+    """A job (or MLflow code) may register into the MLflow registry directly."""
+    from mlflow import MlflowClient
+
+    uri = ml.workspace.tracking_uri
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    client.create_registered_model("jobmodel")
+    client.create_model_version("jobmodel", source=str(ep_model_dirs["green"]))
+    model = ml.models.get("jobmodel", version="1")
+    assert (Path(model.path) / "MLmodel").is_file()
+    assert Path(model.path).is_relative_to(ml.workspace.root)
+    assert ml.models.resolve("azureml:jobmodel:1", anonymous_name="x").path == model.path
+    assert len(client.search_model_versions("name='jobmodel'")) == 1  # not registered twice
+
+
 def test_bad_paths_and_types_are_config_errors(ml, tmp_path) -> None:
     (tmp_path / "notmlflow").mkdir()
     (tmp_path / "notmlflow" / "weights.bin").write_bytes(b"0")

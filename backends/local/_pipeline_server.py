@@ -1,0 +1,301 @@
+"""The control-plane server's process and keys: start, find, stop; create and rotate keys.
+
+One control-plane server per workspace (``python -m service.control_plane``,
+FastAPI under uvicorn on 127.0.0.1) serves the published pipelines and fires
+the schedules. It runs detached from the CLI in its own session, its log in
+``<workspace>/control_plane/server.log``, its pid and port in the catalogue
+(kind ``control_plane``, name ``server``), so any shell finds it.
+
+Keys: two random keys (primary, secondary). The catalogue keeps only their
+sha256 digests, which the server compares in constant time; the plaintext
+is written once to ``control_plane/keys.json`` with owner-only permissions,
+for ``automl-local server get-credentials``. Keys are never logged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from hashlib import sha256
+from pathlib import Path
+from typing import Any
+
+from automl_local.exceptions import ConfigError, ServiceError
+from automl_local.workspace import Workspace
+
+__all__ = [
+    "AUTOSTART_ENV",
+    "HOST",
+    "KEY_SLOTS",
+    "MISSED_RUN_POLICIES",
+    "control_plane_dir",
+    "ensure_keys",
+    "ensure_server",
+    "get_keys",
+    "key_digests",
+    "regenerate_key",
+    "server_state",
+    "server_url",
+    "start_server",
+    "stop_server",
+]
+
+HOST = "127.0.0.1"
+KIND = "control_plane"
+STATE = "server"
+KEYS = "keys"
+KEY_SLOTS = ("primary", "secondary")
+MISSED_RUN_POLICIES = ("run_once", "skip")
+AUTOSTART_ENV = "AUTOML_LOCAL_SERVER_AUTOSTART"
+STARTUP_TIMEOUT = float(os.environ.get("AUTOML_LOCAL_STARTUP_TIMEOUT", "120"))
+_MODULE = "service.control_plane"
+
+
+def control_plane_dir(ws: Workspace) -> Path:
+    folder = ws.root / "control_plane"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+# ---------------------------------------------------------------------- keys
+
+
+def _digest(key: str) -> str:
+    return sha256(key.encode("utf-8")).hexdigest()
+
+
+def _write_keys(ws: Workspace, keys: dict[str, str]) -> None:
+    path = control_plane_dir(ws) / "keys.json"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(keys, fh)
+    os.chmod(path, 0o600)
+    ws.catalogue.put(KIND, KEYS, {f"{slot}_sha256": _digest(k) for slot, k in keys.items()})
+
+
+def ensure_keys(ws: Workspace) -> dict[str, str]:
+    """The keys, created on first use."""
+    path = control_plane_dir(ws) / "keys.json"
+    if path.exists() and ws.catalogue.get(KIND, KEYS):
+        return get_keys(ws)
+    keys = {slot: secrets.token_urlsafe(32) for slot in KEY_SLOTS}
+    _write_keys(ws, keys)
+    return keys
+
+
+def get_keys(ws: Workspace) -> dict[str, str]:
+    path = control_plane_dir(ws) / "keys.json"
+    if not path.exists():
+        return ensure_keys(ws)
+    return dict(json.loads(path.read_text()))
+
+
+def regenerate_key(ws: Workspace, slot: str = "primary") -> dict[str, str]:
+    """Replace one key; the running server sees the new digest on its next request."""
+    if slot not in KEY_SLOTS:
+        raise ConfigError(f"key type {slot!r} is not valid; use primary or secondary.")
+    keys = get_keys(ws)
+    keys[slot] = secrets.token_urlsafe(32)
+    _write_keys(ws, keys)
+    return keys
+
+
+def key_digests(ws: Workspace) -> tuple[bytes, ...]:
+    """The sha256 hex digests of the valid keys, as ASCII bytes (for hmac.compare_digest)."""
+    record = ws.catalogue.get(KIND, KEYS) or {}
+    return tuple(
+        str(record[f"{slot}_sha256"]).encode("ascii")
+        for slot in KEY_SLOTS
+        if record.get(f"{slot}_sha256")
+    )
+
+
+# ---------------------------------------------------------------------- process
+
+
+def _owns(pid: int, ws: Workspace) -> bool:
+    """Is ``pid`` a live control-plane server of this workspace (not a reused pid)?"""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return not Path("/proc").is_dir()  # no procfs: the signal check is all we have
+    return stat[0] != "Z" and _MODULE in cmdline and str(ws.root) in cmdline
+
+
+def server_state(ws: Workspace) -> dict[str, Any] | None:
+    """The running server's state (pid, port, url, started_at, policy), or None."""
+    state = ws.catalogue.get(KIND, STATE)
+    if not state or not state.get("pid") or not _owns(int(state["pid"]), ws):
+        return None
+    return state
+
+
+def server_url(ws: Workspace) -> str | None:
+    state = server_state(ws)
+    return f"http://{HOST}:{state['port']}" if state else None
+
+
+def _healthy(port: int) -> bool:
+    import httpx
+
+    try:
+        response = httpx.get(f"http://{HOST}:{port}/", timeout=1.0, trust_env=False)
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200 and "Healthy" in response.text
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def _any_free_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(
+    ws: Workspace,
+    *,
+    port: int | None = None,
+    missed_runs: str = "run_once",
+    tick_seconds: float = 1.0,
+    timeout: float = STARTUP_TIMEOUT,
+) -> dict[str, Any]:
+    """Start the control-plane server in the background (or return the running one).
+
+    ``port``: the port to use (default: the last one used, if free, so URLs
+    stay the same across restarts; else any free port). ``missed_runs`` is
+    the policy for schedule runs that fell due while no server was running:
+    ``run_once`` (fire one run at start-up) or ``skip``.
+    """
+    if missed_runs not in MISSED_RUN_POLICIES:
+        raise ConfigError(
+            f"missed-runs policy {missed_runs!r} is not valid; use "
+            f"{' or '.join(MISSED_RUN_POLICIES)}."
+        )
+    running = server_state(ws)
+    if running:
+        if port and int(port) != int(running["port"]):
+            raise ServiceError(
+                f"the control-plane server already runs on port {running['port']}; stop it first "
+                "(automl-local server stop) to change the port."
+            )
+        return running
+    previous = ws.catalogue.get(KIND, STATE) or {}
+    if port:
+        chosen = int(port)
+        if not _port_free(chosen):
+            raise ServiceError(f"port {chosen} on {HOST} is in use; choose another --port.")
+    else:
+        last = previous.get("port")
+        chosen = int(last) if last and _port_free(int(last)) else _any_free_port()
+    ensure_keys(ws)
+    folder = control_plane_dir(ws)
+    log_path = folder / "server.log"
+    cmd = [
+        sys.executable, "-m", _MODULE, "--workspace", str(ws.root), "--host", HOST,
+        "--port", str(chosen), "--missed-runs", missed_runs, "--tick-seconds", str(tick_seconds),
+    ]  # fmt: skip
+    with open(log_path, "ab") as log:
+        log.write(
+            f"--- {time.strftime('%Y-%m-%dT%H:%M:%S%z')} starting on port {chosen}\n".encode()
+        )
+        log.flush()
+        proc = subprocess.Popen(
+            cmd, cwd=folder, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"), start_new_session=True,
+        )  # fmt: skip
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ServiceError(
+                f"the control-plane server exited with code {proc.returncode} during start-up. "
+                f"Last lines of {log_path}:\n{_tail(log_path)}"
+            )
+        if _healthy(chosen):
+            state = {
+                "pid": proc.pid, "port": chosen, "url": f"http://{HOST}:{chosen}",
+                "started_at": time.time(), "missed_runs": missed_runs, "log": str(log_path),
+            }  # fmt: skip
+            ws.catalogue.put(KIND, STATE, state)
+            return state
+        time.sleep(0.1)
+    _terminate(proc.pid)
+    raise ServiceError(
+        f"the control-plane server did not answer on port {chosen} within {timeout:.0f} s (set "
+        "AUTOML_LOCAL_STARTUP_TIMEOUT to wait longer). "
+        f"Last lines of {log_path}:\n{_tail(log_path)}"
+    )
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "".join(path.read_text(errors="replace").splitlines(keepends=True)[-lines:])
+    except OSError:
+        return ""
+
+
+def _terminate(pid: int, grace: float = 10.0) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            finished, _ = os.waitpid(pid, os.WNOHANG)
+            if finished:
+                return
+        except ChildProcessError:  # not our child: poll with signal 0
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
+def stop_server(ws: Workspace) -> bool:
+    """Stop the running server; True if one was running."""
+    state = server_state(ws)
+    if not state:
+        return False
+    _terminate(int(state["pid"]))
+    ws.catalogue.update(KIND, STATE, {"pid": None, "stopped_at": time.time()})
+    return True
+
+
+def ensure_server(ws: Workspace) -> dict[str, Any] | None:
+    """Start the server unless it runs or ``AUTOML_LOCAL_SERVER_AUTOSTART=0``; its state or None.
+
+    Publishing a pipeline, creating a batch endpoint and creating or
+    enabling a schedule call this, as creating them on Azure makes them live.
+    """
+    running = server_state(ws)
+    if running or os.environ.get(AUTOSTART_ENV, "1").strip().lower() in ("0", "false", "no"):
+        return running
+    return start_server(ws)
