@@ -93,15 +93,21 @@ class Tracker:
         self._futures.append(future)
         return future
 
-    def flush(self) -> None:
-        """Wait for every queued write; the first error is raised here."""
+    def flush(self, *, quiet: bool = False) -> None:
+        """Wait for every queued write; the first error is raised here (unless ``quiet``)."""
         futures, self._futures = self._futures, []
         for f in futures:
-            f.result()
+            try:
+                f.result()
+            except Exception:
+                if not quiet:
+                    raise
+                log.warning("MLflow write failed", exc_info=True)
 
-    def close(self) -> None:
+    def close(self, *, quiet: bool = False) -> None:
+        """Finish every write; ``quiet`` on the error path, so the job's own error wins."""
         try:
-            self.flush()
+            self.flush(quiet=quiet)
         finally:
             self._pool.shutdown(wait=True)
 
@@ -202,6 +208,9 @@ class Tracker:
             lambda: self._log(self.run_ids[name], metrics=metrics, tags=tags, params=params)
         )
 
+    def log_artifact_file(self, name: str, path: Path, artifact_path: str) -> None:
+        self.submit(lambda: self.client.log_artifact(self.run_ids[name], str(path), artifact_path))
+
     def log_artifacts(self, name: str, folder: Path, artifact_path: str) -> None:
         self.submit(
             lambda: self.client.log_artifacts(self.run_ids[name], str(folder), artifact_path)
@@ -221,6 +230,13 @@ class Tracker:
 
         return self.submit(work)
 
-    def end(self, name: str, status: str) -> None:
+    def end(self, name: str, status: str, *, quiet: bool = False) -> None:
         mlflow_status = {"Completed": "FINISHED", "Canceled": "KILLED"}.get(status, "FAILED")
-        self.submit(lambda: self.client.set_terminated(self.run_ids[name], status=mlflow_status))
+
+        def work() -> None:
+            if name in self.run_ids:  # quiet: the run may never have been created
+                self.client.set_terminated(self.run_ids[name], status=mlflow_status)
+            elif not quiet:
+                raise KeyError(name)
+
+        self.submit(work)

@@ -50,8 +50,12 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # Imported here so `--help` and argument errors stay instant.
-    from service._app import ENDPOINT_DIR_ENV, METRICS_SUBDIR
-    from service._config import deployment_dir, read_endpoint_config
+    from service._config import (
+        ENDPOINT_DIR_ENV,
+        METRICS_SUBDIR,
+        deployment_dir,
+        read_endpoint_config,
+    )
     from service._logging import DeploymentLog
 
     endpoint_dir = Path(args.endpoint_dir).expanduser().resolve()

@@ -33,16 +33,19 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from automl_local.exceptions import ConfigError
 from service._auth import check_bearer
 from service._config import (
+    ENDPOINT_DIR_ENV,
     ENDPOINT_FILE,
     KEYS_FILE,
+    METRICS_SUBDIR,
     DeploymentConfig,
     EndpointConfig,
     WatchedFile,
@@ -61,9 +64,6 @@ from service._telemetry import make_tracer
 
 __all__ = ["ENDPOINT_DIR_ENV", "ScoringRuntime", "app_from_env", "create_app"]
 
-#: How ``python -m service`` hands the endpoint folder to uvicorn's app factory.
-ENDPOINT_DIR_ENV = "AUTOML_SERVICE_ENDPOINT_DIR"
-METRICS_SUBDIR = Path(".service") / "metrics"
 _JSON = "application/json"
 
 
@@ -94,6 +94,45 @@ class _Deployment:
         """
         old, self.executor = self.executor, self._new_executor()
         old.shutdown(wait=False, cancel_futures=False)
+
+
+@dataclass
+class _Call:
+    """What one scoring request accumulates on its way through the handler."""
+
+    config: EndpointConfig
+    request_id: str
+    client_request_id: str = ""
+    pinned: str | None = None
+    name: str = ""  # the deployment, once chosen
+    body: bytes = b""
+    outcome: ScoreOutcome | None = None
+    error: ScoringError | None = None
+    mirrored: bool = False
+
+    @property
+    def status(self) -> int:
+        return self.error.status if self.error is not None else 200
+
+
+def _end_span(span: Span, call: _Call) -> None:
+    span.set_attributes(
+        {
+            "http.request.method": "POST",
+            "url.path": "/score",
+            "http.response.status_code": call.status,
+            "Request Id": call.request_id,
+            "Client Request Id": call.client_request_id,
+            "Service Name": call.config.name,
+            "azureml.endpoint": call.config.name,
+            "azureml.deployment": call.name,
+        }
+    )
+    if call.error is not None:
+        span.set_attribute("error.message", call.error.message)
+        if call.status >= 500:
+            span.set_status(Status(StatusCode.ERROR, call.error.message))
+    span.end()
 
 
 def _new_request_id() -> str:
@@ -129,11 +168,14 @@ async def _read_body(request: Request, declared: str | None, limit: int) -> byte
             raise _too_large(limit, f"{declared_size} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit, f"more than {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit, f"more than {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise ScoringError(400, "The client disconnected before sending the whole body.") from None
     return b"".join(chunks)
 
 
@@ -218,7 +260,8 @@ class ScoringRuntime:
                 dep.log.line(f"ready: worker serving deployment '{dep.name}'")
 
     def close(self) -> None:
-        self.metrics.publish(force=True)
+        with suppress(OSError):
+            self.metrics.publish(force=True)
         for dep in self.deployments.values():
             dep.log.line("worker shutting down")
             dep.executor.shutdown(wait=False, cancel_futures=True)
@@ -271,112 +314,88 @@ class ScoringRuntime:
             ) from None
 
     async def score(self, request: Request) -> Response:
+        """``POST /score``: one JSON answer whatever happens, then log, metrics and span."""
         started = time.perf_counter()
         # One pass over the raw headers (already lowercase) instead of a scan per lookup.
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.scope["headers"]}
-        request_id = _new_request_id()
-        client_request_id = headers.get("x-ms-client-request-id", "")[:256]
+        call = _Call(
+            config=self.config(),
+            request_id=_new_request_id(),
+            client_request_id=headers.get("x-ms-client-request-id", "")[:256],
+            pinned=headers.get(DEPLOYMENT_HEADER),
+        )
         span = self.tracer.start_span("/score", kind=SpanKind.SERVER)
-        config = self.config()
-        name = ""
-        outcome: ScoreOutcome | None = None
-        error: ScoringError | None = None
-        pinned = headers.get(DEPLOYMENT_HEADER)
-        body = b""
         try:
-            check_bearer(headers.get("authorization"), self.digests())
-            name = choose_deployment(config.name, config.traffic, config.deployments, pinned)
-            dep = self.deployment(name)
-            _check_content_type(headers.get("content-type"))
-            body = await _read_body(request, headers.get("content-length"), config.max_body_bytes)
-            outcome = await self.run(dep, body, config.deployments[name].request_timeout_ms)
+            call.outcome = await self._score(request, headers, call)
         except ScoringError as exc:
-            error = exc
+            call.error = exc
         except Exception as exc:  # a server bug: still one JSON answer, and a traceback
-            error = ModelFailure(exc)
-        if isinstance(error, ModelFailure) and name:
-            self._log_for(name).line(
-                f"request {request_id}: scoring failed\n"
-                + "".join(traceback.format_exception(error.cause)),
+            call.error = ModelFailure(exc)
+        if isinstance(call.error, ModelFailure) and call.name:
+            self._log_for(call.name).line(
+                f"request {call.request_id}: scoring failed\n"
+                + "".join(traceback.format_exception(call.error.cause)),
                 level="ERROR",
             )
-        status = error.status if error is not None else 200
-        response_headers = {"x-request-id": request_id, "x-ms-request-id": request_id}
-        if client_request_id:
-            response_headers["x-ms-client-request-id"] = client_request_id
-        if name:
-            response_headers[DEPLOYMENT_HEADER] = name
-        if outcome is not None:
-            response_headers["x-ms-run-fn-exec-ms"] = f"{outcome.exec_ms:.3f}"
-            if outcome.request.ignored_columns:
-                response_headers["x-automl-ignored-columns"] = ",".join(
-                    outcome.request.ignored_columns
-                )
-            response = Response(outcome.body, media_type=_JSON, headers=response_headers)
-            mirror = None if pinned else choose_mirror(config.mirror_traffic, name)
-            if mirror is not None:
-                response.background = BackgroundTask(self._mirror, mirror, body, config)
-        else:
-            assert error is not None
-            response_headers.update(error.headers)
-            response = _error_response(error, request_id, response_headers)
+        response = self._respond(call)
         duration = time.perf_counter() - started
-        self.metrics.observe(name, status, duration)
-        settings = config.deployments.get(name)
+        self.metrics.observe(call.name, call.status, duration)
+        settings = call.config.deployments.get(call.name)
         if settings is not None:
-            self._record(
-                settings, config, request_id, client_request_id, status, duration, outcome, error
-            )
-        span.set_attributes(
-            {
-                "http.request.method": "POST",
-                "url.path": "/score",
-                "http.response.status_code": status,
-                "Request Id": request_id,
-                "Client Request Id": client_request_id,
-                "Service Name": config.name,
-                "azureml.endpoint": config.name,
-                "azureml.deployment": name,
-            }
-        )
-        if error is not None:
-            span.set_attribute("error.message", error.message)
-            if status >= 500:
-                span.set_status(Status(StatusCode.ERROR, error.message))
-        span.end()
+            self._record(settings, call, duration)
+        _end_span(span, call)
         return response
 
-    def _record(
-        self,
-        settings: DeploymentConfig,
-        config: EndpointConfig,
-        request_id: str,
-        client_request_id: str,
-        status: int,
-        duration: float,
-        outcome: ScoreOutcome | None,
-        error: ScoringError | None,
-        mirrored: bool = False,
-    ) -> None:
+    async def _score(self, request: Request, headers: dict[str, str], call: _Call) -> ScoreOutcome:
+        """The checks in Azure's order (auth, routing, content), then the model."""
+        config = call.config
+        check_bearer(headers.get("authorization"), self.digests())
+        call.name = choose_deployment(config.name, config.traffic, config.deployments, call.pinned)
+        dep = self.deployment(call.name)
+        _check_content_type(headers.get("content-type"))
+        call.body = await _read_body(request, headers.get("content-length"), config.max_body_bytes)
+        return await self.run(dep, call.body, config.deployments[call.name].request_timeout_ms)
+
+    def _respond(self, call: _Call) -> Response:
+        headers = {"x-request-id": call.request_id, "x-ms-request-id": call.request_id}
+        if call.client_request_id:
+            headers["x-ms-client-request-id"] = call.client_request_id
+        if call.name:
+            headers[DEPLOYMENT_HEADER] = call.name
+        if call.outcome is None:
+            assert call.error is not None
+            headers.update(call.error.headers)
+            return _error_response(call.error, call.request_id, headers)
+        headers["x-ms-run-fn-exec-ms"] = f"{call.outcome.exec_ms:.3f}"
+        if call.outcome.request.ignored_columns:
+            headers["x-automl-ignored-columns"] = ",".join(call.outcome.request.ignored_columns)
+        response = Response(call.outcome.body, media_type=_JSON, headers=headers)
+        mirror = None if call.pinned else choose_mirror(call.config.mirror_traffic, call.name)
+        if mirror is not None:  # runs after the response is sent
+            response.background = BackgroundTask(self._mirror, mirror, call.body, call.config)
+        return response
+
+    def _record(self, settings: DeploymentConfig, call: _Call, duration: float) -> None:
         """The per-request JSON line (only with app_insights_enabled, as on Azure)."""
         if not settings.app_insights_enabled:
             return
         dep = self.deployments.get(settings.name)
         record: dict[str, Any] = {
-            "request_id": request_id,
-            "endpoint": config.name,
+            "request_id": call.request_id,
+            "endpoint": call.config.name,
             "deployment": settings.name,
             "route": "/score",
             "method": "POST",
-            "status": status,
+            "status": call.status,
             "duration_ms": round(duration * 1000.0, 3),
-            "client_request_id": client_request_id,
+            "client_request_id": call.client_request_id,
             "model": dep.model.label if dep is not None and dep.model is not None else "",
             "worker_pid": os.getpid(),
         }
-        if mirrored:
+        if call.mirrored:
             record["mirrored"] = True
         payload = output = None
+        outcome = call.outcome
         if outcome is not None:
             record.update(
                 format=outcome.request.format.value,
@@ -388,38 +407,26 @@ class ScoringRuntime:
                 record["ignored_columns"] = list(outcome.request.ignored_columns)
             if payload_logging_enabled(settings.environment_variables):
                 payload, output = outcome.payload, outcome.response
-        if error is not None:
-            record["message"] = error.message
+        if call.error is not None:
+            record["message"] = call.error.message
         self._log_for(settings.name).request(record, payload=payload, output=output)
 
     async def _mirror(self, name: str, body: bytes, config: EndpointConfig) -> None:
-        """Score a shadow copy on the mirror deployment; only its log line is kept."""
+        """Score a shadow copy on the mirror deployment; only its log line and metrics stay."""
         settings = config.deployments.get(name)
         if settings is None:
             return
         started = time.perf_counter()
-        outcome: ScoreOutcome | None = None
-        error: ScoringError | None = None
+        call = _Call(config=config, request_id=_new_request_id(), name=name, mirrored=True)
         try:
-            outcome = await self.run(self.deployment(name), body, settings.request_timeout_ms)
+            call.outcome = await self.run(self.deployment(name), body, settings.request_timeout_ms)
         except ScoringError as exc:
-            error = exc
+            call.error = exc
         except Exception as exc:
-            error = ModelFailure(exc)
-        status = error.status if error is not None else 200
+            call.error = ModelFailure(exc)
         duration = time.perf_counter() - started
-        self.metrics.observe(name, status, duration)
-        self._record(
-            settings,
-            config,
-            _new_request_id(),
-            "",
-            status,
-            duration,
-            outcome,
-            error,
-            mirrored=True,
-        )
+        self.metrics.observe(name, call.status, duration)
+        self._record(settings, call, duration)
 
     def swagger(self, version: str, pinned: str | None) -> dict[str, Any]:
         """The spec of the pinned deployment, else the one with most traffic."""

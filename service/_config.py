@@ -32,8 +32,10 @@ from automl_local.exceptions import ConfigError
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
+    "ENDPOINT_DIR_ENV",
     "ENDPOINT_FILE",
     "KEYS_FILE",
+    "METRICS_SUBDIR",
     "DeploymentConfig",
     "EndpointConfig",
     "KeyHashes",
@@ -45,6 +47,10 @@ __all__ = [
     "read_endpoint_config",
 ]
 
+#: How ``python -m service`` hands the endpoint folder to uvicorn's app factory in each worker.
+ENDPOINT_DIR_ENV = "AUTOML_SERVICE_ENDPOINT_DIR"
+#: Where workers share their metric snapshots, inside the endpoint folder.
+METRICS_SUBDIR = Path(".service") / "metrics"
 ENDPOINT_FILE = "endpoint.json"
 KEYS_FILE = "key_hashes.json"
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024

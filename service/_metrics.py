@@ -32,6 +32,7 @@ class Metrics:
     """This worker's counters, and the shared folder they are published to."""
 
     def __init__(self, endpoint: str, share_dir: str | os.PathLike[str] | None = None) -> None:
+        """``share_dir`` is ``<endpoint folder>/.service/metrics`` (None: this worker only)."""
         self.endpoint = endpoint
         self._lock = threading.Lock()
         self._requests: dict[tuple[str, str], int] = defaultdict(int)
@@ -75,6 +76,9 @@ class Metrics:
     def publish(self, force: bool = False) -> None:
         """Write this worker's snapshot to the share folder if it changed."""
         if self._file is None or not (self._dirty or force):
+            return
+        # Never re-create a deleted endpoint folder: the share folder's grandparent must exist.
+        if not self._file.parent.parent.parent.is_dir():
             return
         self._dirty = False
         data = json.dumps(self.snapshot()).encode("utf-8")

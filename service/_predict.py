@@ -75,6 +75,8 @@ def predict(model: LoadedModel, frame: pd.DataFrame, method: str = "predict") ->
         result = getattr(model.estimator, method)(frame)
     except Exception as exc:
         raise _diagnose(frame, exc) from exc
+    except SystemExit as exc:  # a model calling sys.exit() must not stop the worker
+        raise ModelFailure(exc) from exc
     return to_jsonable(result)
 
 

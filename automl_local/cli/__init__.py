@@ -22,6 +22,9 @@ _COMMAND_MODULES: list[tuple[str, str]] = [
     ("automl_local.cli._model", "model"),
     ("automl_local.cli._endpoint", "online_endpoint"),
     ("automl_local.cli._deployment", "online_deployment"),
+    ("automl_local.cli._pipeline", "pipeline"),
+    ("automl_local.cli._schedule", "schedule"),
+    ("automl_local.cli._server", "server"),
 ]
 
 

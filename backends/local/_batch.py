@@ -42,15 +42,15 @@ __all__ = [
 ENDPOINT = "batch_endpoint"
 DEPLOYMENT = "batch_deployment"
 DEFAULT_DEPLOYMENT = "default"
-_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{2,31}$")
+_NAME = re.compile(r"^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$")  # azure-ai-ml's rule, 3-32 chars
 _HINT = "List published pipelines with `automl-local pipeline list`."
 
 
 def _check_name(name: str | None, what: str) -> str:
-    if not name or not _NAME.match(str(name)):
+    if not name or not 3 <= len(str(name)) <= 32 or not _NAME.match(str(name)):
         raise ConfigError(
             f"{what} name {name!r} is not valid: 3-32 characters, letters, digits and '-', "
-            "starting with a letter (Azure's endpoint naming rule)."
+            "starting with a letter and ending with a letter or digit (Azure's naming rule)."
         )
     return str(name)
 

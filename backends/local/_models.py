@@ -110,11 +110,14 @@ class LocalModelOperations:
             raise ConfigError(
                 f"model type {model.type!r} is not known: use one of {', '.join(MODEL_TYPES)}."
             )
+        source = str(model.path)
+        if "models:/" in source:  # azure-ai-ml takes MLflow registry URIs for local paths
+            source = source[source.index("models:/"):]
         # One registration of a name at a time (two CLI calls would take the same version).
         with folder_lock(self._ws.root / "models" / name):
-            return self._register(model, name, model_type)
+            return self._register(model, source, name, model_type)
 
-    def _register(self, model: Model, name: str, model_type: str,
+    def _register(self, model: Model, source_uri: str, name: str, model_type: str,
                   mlflow_version: str | None = None) -> Model:
         """Copy, mirror in MLflow (unless it came from there: ``mlflow_version``), record."""
         if getattr(model, "_is_anonymous", False) and self._ws.catalogue.get(KIND, name, "1"):
@@ -126,10 +129,10 @@ class LocalModelOperations:
                 f"version to register the next one, or use `automl-local model show --name {name}"
                 f" --version {version}` to see it."
             )
-        with self._resolve_source(str(model.path)) as (source, job_name):
+        with self._resolve_source(source_uri) as (source, job_name):
             if model_type == "mlflow_model" and not (source / "MLmodel").is_file():
                 raise ConfigError(
-                    f"model path {str(model.path)!r} (resolved to {str(source)!r}) is not an "
+                    f"model path {source_uri!r} (resolved to {str(source)!r}) is not an "
                     "MLflow model folder: it has no MLmodel file. Point path at the folder that "
                     "holds MLmodel, or register it with type custom_model."
                 )
@@ -159,7 +162,7 @@ class LocalModelOperations:
             "version": version,
             "type": model_type,
             "path": str(target),
-            "source": str(model.path),
+            "source": source_uri,
             "description": model.description,
             "tags": tags,
             "properties": properties,
@@ -169,7 +172,7 @@ class LocalModelOperations:
             "archived": False,
         }
         self._ws.catalogue.put(KIND, name, record, version=version)
-        logger.info("registered model %s:%s from %s", name, version, model.path)
+        logger.info("registered model %s:%s from %s", name, version, source_uri)
         return self._entity(record)
 
     def archive(self, name: str, version: str | None = None, label: str | None = None,
@@ -352,8 +355,14 @@ class LocalModelOperations:
 
         with tempfile.TemporaryDirectory(prefix="automl-model-") as tmp:
             try:
+                uri = kwargs.get("artifact_uri") or ""
+                if uri.startswith("models:/"):
+                    # download_artifacts ignores its registry_uri for models:/ URIs
+                    # (MLflow 3.x); resolve the version's source in our registry.
+                    kwargs["artifact_uri"] = self._model_version_source(uri)
                 local = mlflow.artifacts.download_artifacts(
-                    dst_path=tmp, tracking_uri=self._ws.tracking_uri, **kwargs
+                    dst_path=tmp, tracking_uri=self._ws.tracking_uri,
+                    registry_uri=self._ws.tracking_uri, **kwargs,
                 )
             except (MlflowException, OSError) as exc:
                 raise NotFoundError(
@@ -362,6 +371,17 @@ class LocalModelOperations:
                     "and artifact path (e.g. `automl-local job show --name <job>`)."
                 ) from None
             yield Path(local)
+
+    def _model_version_source(self, uri: str) -> str:
+        from mlflow import MlflowClient
+        from mlflow.exceptions import MlflowException
+
+        name, _, version = uri.removeprefix("models:/").strip("/").partition("/")
+        client = MlflowClient(tracking_uri=self._ws.tracking_uri,
+                              registry_uri=self._ws.tracking_uri)
+        if not version.isdigit():
+            raise MlflowException(f"use models:/<name>/<version number>, got {uri!r}")
+        return str(client.get_model_version_download_uri(name, version))
 
     def _register_in_mlflow(self, name: str, version: str, target: Path,
                             description: str | None, tags: dict[str, str]) -> str:
@@ -402,13 +422,13 @@ class LocalModelOperations:
         from azure.ai.ml.entities import Model
 
         adopted = Model(
-            name=name, version=str(mv.version), path=f"models:/{name}/{mv.version}",
-            type="mlflow_model", description=mv.description,
+            name=name, version=str(mv.version), type="mlflow_model", description=mv.description,
             tags=dict(mv.tags or {}), properties={"mlflow.run_id": mv.run_id or ""},
         )
         with folder_lock(self._ws.root / "models" / name):
             if self._ws.catalogue.get(KIND, name, str(mv.version)) is None:
-                self._register(adopted, name, "mlflow_model", mlflow_version=str(mv.version))
+                self._register(adopted, f"models:/{name}/{mv.version}", name, "mlflow_model",
+                               mlflow_version=str(mv.version))
         return self._ws.catalogue.require(KIND, name, str(mv.version))
 
     def _entity(self, record: dict[str, Any]) -> Model:

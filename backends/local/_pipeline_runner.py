@@ -61,6 +61,7 @@ def run(workspace: Workspace, name: str) -> str:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )  # fmt: skip
     log = logging.getLogger(__name__)
+    logging.getLogger("azure.ai.ml._utils._experimental").setLevel(logging.ERROR)
     emit = EventLog(job_dir / "events.jsonl")
     cancel = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: cancel.set())

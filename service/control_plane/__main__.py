@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         level=getattr(logging, args.log_level.upper()),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # azure-ai-ml announces each experimental class it loads; not news for a server log
+    logging.getLogger("azure.ai.ml._utils._experimental").setLevel(logging.ERROR)
     app = create_app(workspace, missed_runs=args.missed_runs, tick_seconds=args.tick_seconds)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0

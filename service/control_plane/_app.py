@@ -121,7 +121,7 @@ def create_app(
     bearer = HTTPBearer(auto_error=False, description="A control-plane key.")
 
     def require_key(
-        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
+        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
     ) -> None:
         from backends.local._pipeline_server import key_digests
 
@@ -218,7 +218,7 @@ def create_app(
     def invoke_endpoint(
         name: str,
         body: BatchJobRequest,
-        azureml_model_deployment: str | None = Header(None),  # noqa: B008
+        azureml_model_deployment: str | None = Header(None),
     ) -> dict[str, Any]:
         """Start a run of the endpoint's (default, or named by header) pipeline deployment."""
         from backends.local._batch import invoke_published
@@ -238,8 +238,8 @@ def create_app(
             elif kind in _DATA_INPUT_TYPES:
                 if not given.Uri:
                     raise ControlPlaneError(
-                        400, "BadRequest", f"InputData.{key}: a {given.JobInputType} input needs Uri."
-                    )  # fmt: skip
+                        400, "BadRequest", f"InputData.{key}: a {given.JobInputType} needs Uri."
+                    )
                 parameters[key] = given.Uri
             else:
                 raise ControlPlaneError(
@@ -313,7 +313,7 @@ def _warm_up() -> None:
     try:
         import azure.ai.ml.entities  # noqa: F401
 
-        import backends.local._convert  # noqa: F401
+        import backends.local._convert
         import backends.local._jobs  # noqa: F401
     except Exception:  # only a speed-up; the first request imports what it needs anyway
         logger.exception("warm-up import failed")

@@ -23,24 +23,37 @@ def python(code: str) -> str:
     return done.stdout.strip()
 
 
-def test_all_names_resolve() -> None:
-    # A fresh interpreter: inside pytest, `tests/service` can shadow the `service` package.
+def test_public_names_and_a_worker_without_mlflow(endpoint: Any) -> None:
+    """In a fresh interpreter (inside pytest, `tests/service` can shadow the package):
+    every name in ``__all__`` resolves, and building the app for a pickled sklearn
+    model does not import MLflow (its import is ~2-3 s of every worker's start-up)."""
     code = (
-        "import json, service\n"
+        "import json, sys, service\n"
         "missing = [n for n in service.__all__ if getattr(service, n, None) is None]\n"
         "try:\n    service.nope\nexcept AttributeError as exc:\n    error = str(exc)\n"
-        "print(json.dumps([missing, sorted(dir(service)) == sorted(service.__all__), error]))"
+        f"service.create_app({str(endpoint.path)!r})\n"
+        "print(json.dumps([missing, sorted(dir(service)) == sorted(service.__all__), error,\n"
+        "                  'mlflow' in sys.modules]))"
     )
-    missing, dir_matches, error = json.loads(python(code))
+    missing, dir_matches, error, mlflow_imported = json.loads(python(code).splitlines()[-1])
     assert missing == [] and dir_matches
     assert error == "module 'service' has no attribute 'nope'"
+    assert mlflow_imported is False
 
 
-def test_supervisor_import_stays_light() -> None:
-    """`python -m service` must not import pandas/FastAPI/MLflow in the supervisor process."""
-    heavy = "('pandas', 'fastapi', 'mlflow', 'sklearn')"
-    code = f"import sys, service.__main__; print(sorted(m for m in {heavy} if m in sys.modules))"
-    assert python(code) == "[]"
+def test_supervisor_stays_light(endpoint: Any) -> None:
+    """`python -m service` up to uvicorn.run imports no pandas/FastAPI/MLflow (with K
+    workers the supervisor never scores), and writes the start line to each deployment log."""
+    heavy = "('pandas', 'fastapi', 'mlflow', 'sklearn', 'numpy')"
+    code = (
+        "import sys, uvicorn\n"
+        "uvicorn.run = lambda *args, **kwargs: print(kwargs['workers'], kwargs['factory'])\n"
+        "from service.__main__ import main\n"
+        f"main(['--endpoint-dir', {str(endpoint.path)!r}, '--port', '8123', '--workers', '3'])\n"
+        f"print(sorted(m for m in {heavy} if m in sys.modules))"
+    )
+    assert python(code).splitlines() == ["3 True", "[]"]
+    assert "server starting on http://127.0.0.1:8123 with 3 worker(s)" in endpoint.log("green")
 
 
 def run_main(*args: str) -> subprocess.CompletedProcess[str]:
@@ -84,12 +97,3 @@ def test_azure_monitor_is_configured_lazily(monkeypatch: pytest.MonkeyPatch) -> 
     assert exporter == "azure-monitor"
     assert calls[0]["connection_string"] == "InstrumentationKey=00000000"
     assert calls[0]["resource"].attributes["service.name"] == "bank-ep"
-
-
-def test_workers_with_a_pickled_sklearn_model_do_not_import_mlflow(endpoint: Any) -> None:
-    """Start-up cost: the fast loader reads MLmodel files itself (MLflow import is ~2-3 s)."""
-    code = (
-        "import sys\nfrom service._app import create_app\n"
-        f"create_app({str(endpoint.path)!r})\nprint('mlflow' in sys.modules)"
-    )
-    assert python(code) == "False"

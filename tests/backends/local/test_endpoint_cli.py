@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -54,7 +57,8 @@ def cli(cli_ws: Any, capsys: pytest.CaptureFixture[str]) -> Any:
         out, err = capsys.readouterr()
         return code, out, err
 
-    return SimpleNamespace(run=run, root=cli_ws.root, request=cli_ws.request)
+    return SimpleNamespace(run=run, root=cli_ws.root, request=cli_ws.request,
+                           workspace=cli_ws.workspace)
 
 
 def test_user_mistakes_exit_2_with_a_message(cli) -> None:
@@ -135,8 +139,20 @@ def test_deploy_invoke_and_manage_from_the_cli(cli, ep_model_dirs, caplog) -> No
     assert code == 2 and "still takes 100 %" in err
     code, out, _ = run("online-endpoint", "update", "--name", ENDPOINT, "--traffic", "blue=0")
     assert code == 0 and "traffic             blue=0" in out
-    code, out, _ = run("online-endpoint", "restart", "--name", ENDPOINT)
-    assert code == 0 and "Succeeded" in out
+    pid = get_client("local", workspace=cli.workspace).workspace.catalogue.get(
+        "online_endpoint", ENDPOINT)["pid"]
+    os.kill(pid, signal.SIGKILL)  # the server dies...
+    deadline = time.monotonic() + 10
+    while "provisioning_state  Failed" not in run("online-endpoint", "show", "-n", ENDPOINT)[1]:
+        assert time.monotonic() < deadline, "the dead server was not noticed"
+        time.sleep(0.1)
+    code, _, err = run("online-endpoint", "invoke", "--name", ENDPOINT,
+                       "--request-file", str(cli.request))
+    assert code == 2 and "is not running" in err and "online-endpoint restart" in err
+    code, out, _ = run("online-endpoint", "restart", "--name", ENDPOINT)  # ...and comes back
+    assert code == 0 and "provisioning_state  Succeeded" in out
+    assert run("online-endpoint", "invoke", "--name", ENDPOINT, "--request-file",
+               str(cli.request), "--deployment-name", "blue")[0] == 0
     code, out, err = run("online-deployment", "delete", "--name", "blue",
                          "--endpoint-name", ENDPOINT, "--yes")
     assert code == 0, err

@@ -1,0 +1,5 @@
+"""``python -m automl_local.cli`` = the ``automl-local`` command."""
+
+from automl_local.cli import main
+
+main()
