@@ -163,7 +163,7 @@ class _JobRun:
         s = self.s
         self.emit({"event": "phase", "phase": "preparing data"})
         # Worker processes boot (their imports take seconds) while the data is prepared.
-        workers = [Worker() for _ in range(self.n_workers)]
+        workers = [Worker(fork=True) for _ in range(self.n_workers)]
         try:
             self._prepare()
             self._start_tracking()

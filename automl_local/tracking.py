@@ -49,12 +49,13 @@ def _fixed_run_id(run_id: str) -> Iterator[None]:
 
 
 def ensure_sqlite_store(tracking_uri: str) -> None:
-    """Create a new SQLite tracking store atomically.
+    """Create a new SQLite tracking store atomically, from a per-machine template.
 
-    MLflow builds its schema with a few dozen Alembic migrations (seconds of
-    work). A job killed in the middle would leave a half-migrated database
-    that no later run can open, so the schema is built in a temporary file
-    and moved into place only when complete.
+    MLflow builds its schema with a few dozen Alembic migrations: 5-20 s on 2
+    cores, which every new workspace would pay and a job killed meanwhile
+    would leave half-migrated. So the schema is built once per MLflow version
+    in the cache (in a temporary file, moved into place when complete) and
+    copied into each new workspace.
     """
     if not tracking_uri.startswith("sqlite:///"):
         return
@@ -62,16 +63,33 @@ def ensure_sqlite_store(tracking_uri: str) -> None:
     if path.exists():
         return
     import os
+    import shutil
 
-    from mlflow.tracking import MlflowClient
+    import mlflow
 
+    from automl_local.data import cache_dir
+
+    template = cache_dir() / f"mlflow-{mlflow.__version__}-empty.db"
+    if not template.exists():
+        _migrate_atomically(template)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    MlflowClient(tracking_uri=f"sqlite:///{tmp}").search_experiments()
+    shutil.copyfile(template, tmp)
     if path.exists():  # another process won the race; its store is just as good
         tmp.unlink(missing_ok=True)
     else:
         os.replace(tmp, path)
+
+
+def _migrate_atomically(path: Path) -> None:
+    import os
+
+    from mlflow.tracking import MlflowClient
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    MlflowClient(tracking_uri=f"sqlite:///{tmp}").search_experiments()
+    os.replace(tmp, path)
 
 
 class Tracker:

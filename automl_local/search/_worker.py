@@ -20,6 +20,7 @@ start in a fraction of a second.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing as mp
 import os
 import signal
@@ -75,6 +76,8 @@ def _proba(model: Any, X: np.ndarray, n_classes: int) -> np.ndarray:
 def _serve(conn: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    for module in _PRELOAD:  # a forked worker imports the learners while the parent prepares data
+        importlib.import_module(module)
     shared: SharedData | None = None
     while True:
         try:
@@ -145,8 +148,11 @@ class Worker:
     preparation); :meth:`load` hands it the featurized matrices.
     """
 
-    def __init__(self, shared: SharedData | None = None) -> None:
-        ctx = _context()
+    def __init__(self, shared: SharedData | None = None, *, fork: bool = False) -> None:
+        # ``fork`` is instant but only safe before this process has used OpenMP (see
+        # the module docstring): the job's first workers are forked at its very start;
+        # replacements come from the forkserver.
+        ctx = mp.get_context("fork") if fork else _context()
         self.conn, child = ctx.Pipe()
         # Not a daemon: scikit-learn's joblib refuses to parallelise inside daemons. A worker
         # whose parent dies gets EOF on its pipe and exits by itself.

@@ -1,0 +1,194 @@
+"""The control-plane server for real: uvicorn on 127.0.0.1, HTTP triggers, keys, restarts."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+KIT = Path(__file__).parents[1] / "backends" / "local"
+if str(KIT) not in sys.path:  # the pipeline test kit lives beside the backend tests
+    sys.path.insert(0, str(KIT))
+
+from pipeline_testkit import load, wait_terminal, write_two_node_pipeline  # noqa: E402
+
+from backends.local._pipeline_server import (  # noqa: E402
+    get_keys,
+    regenerate_key,
+    server_state,
+    start_server,
+    stop_server,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A workspace with a pipeline published as ``kit-pipeline`` and its server running."""
+    from backends import get_client
+    from backends.local._batch import publish_job
+
+    root = tmp_path_factory.mktemp("cp")
+    ml = get_client("local", workspace=root / "ws")
+    job = ml.jobs.create_or_update(load(write_two_node_pipeline(root / "p")))
+    wait_terminal(ml, job.name)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AUTOML_LOCAL_SERVER_AUTOSTART", "0")
+        publish_job(ml, job.name, "kit-pipeline")
+    state = start_server(ml.workspace)
+    try:
+        yield {"ml": ml, "url": state["url"], "job": job.name}
+    finally:
+        stop_server(ml.workspace)
+
+
+def _auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def test_trigger_requires_a_key(published: dict[str, Any]) -> None:
+    url = f"{published['url']}/pipelines/kit-pipeline"
+    body = {"ExperimentName": "rest", "ParameterAssignments": {}}
+    missing = httpx.post(url, json=body)
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"].startswith("Bearer")
+    assert "Missing bearer key" in missing.json()["error"]["message"]
+    wrong = httpx.post(url, json=body, headers=_auth("not-the-key"))
+    assert wrong.status_code == 401 and "Invalid key" in wrong.json()["error"]["message"]
+    assert httpx.get(f"{published['url']}/jobs").status_code == 401
+    assert httpx.get(f"{published['url']}/").text == "Healthy"  # the probe needs no key
+    log = (published["ml"].workspace.root / "control_plane" / "server.log").read_text()
+    assert "not-the-key" not in log
+
+
+def test_classic_trigger_runs_the_pipeline(published: dict[str, Any]) -> None:
+    ml, base = published["ml"], published["url"]
+    key = get_keys(ml.workspace)["primary"]
+    response = httpx.post(
+        f"{base}/pipelines/kit-pipeline", headers=_auth(key),
+        json={"ExperimentName": "rest-exp", "ParameterAssignments": {"tag": "from-rest"}},
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    run_id = response.json()["Id"]
+    assert response.json()["ExperimentName"] == "rest-exp"
+    assert wait_terminal(ml, run_id)["status"] == "Completed"
+    shown = httpx.get(f"{base}/jobs/{run_id}", headers=_auth(key)).json()
+    assert shown["status"] == "Completed" and shown["endpoint"] == "kit-pipeline"
+    assert [n["name"] for n in shown["nodes"]] == ["prep", "report"]
+    assert shown["nodes"][0]["reused"] is False  # the tag changed prep's input
+    runs = httpx.get(f"{base}/pipelines/kit-pipeline/runs", headers=_auth(key)).json()
+    assert run_id in [r["id"] for r in runs["value"]]
+
+
+def test_bad_parameters_get_400_naming_them(published: dict[str, Any]) -> None:
+    base, key = published["url"], get_keys(published["ml"].workspace)["secondary"]
+    url = f"{base}/pipelines/kit-pipeline"
+    for body, message in (
+        ({"ParameterAssignments": {"tga": "x"}}, "unknown parameter 'tga'"),
+        ({"ParameterAssignments": {"raw": ["a"]}}, "parameter 'raw' is a uri_file input"),
+        ({"ParameterAssignments": {"raw": "/no/such/file.txt"}}, "not found"),
+        ({"ParameterAssignments": "oops"}, "ParameterAssignments"),
+        ({"DataPathAssignments": {}}, "DataPathAssignments is not supported locally"),
+    ):
+        response = httpx.post(url, json=body, headers=_auth(key))
+        assert response.status_code == 400, (body, response.text)
+        assert message in response.json()["error"]["message"], response.text
+    missing = httpx.post(f"{base}/pipelines/nope", json={}, headers=_auth(key))
+    assert missing.status_code == 404
+
+
+def test_batch_endpoint_form(published: dict[str, Any]) -> None:
+    ml, base = published["ml"], published["url"]
+    key = get_keys(ml.workspace)["primary"]
+    body = {"properties": {"InputData": {"tag": {"JobInputType": "Literal", "Value": "first"}},
+                           "properties": {"experimentName": "batch-exp"}}}  # fmt: skip
+    response = httpx.post(
+        f"{base}/endpoints/kit-pipeline/jobs", json=body,
+        headers={**_auth(key), "azureml-model-deployment": "default"},
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    got = response.json()
+    assert got["properties"]["deploymentName"] == "default"
+    assert got["properties"]["experimentName"] == "batch-exp"
+    final = wait_terminal(ml, got["name"])
+    assert final["status"] == "Completed"
+    assert all(n["reused"] for n in final["nodes"].values())  # published defaults: all reused
+    bad = {"properties": {"InputData": {"tag": {"JobInputType": "Table", "Value": 1}}}}
+    response = httpx.post(f"{base}/endpoints/kit-pipeline/jobs", json=bad, headers=_auth(key))
+    assert response.status_code == 400 and "JobInputType 'Table'" in response.text
+    outputs = {"properties": {"OutputData": {"x": {"JobOutputType": "UriFile", "Uri": "/x"}}}}
+    response = httpx.post(f"{base}/endpoints/kit-pipeline/jobs", json=outputs, headers=_auth(key))
+    assert response.status_code == 400 and "OutputData is not supported" in response.text
+    listed = httpx.get(f"{base}/endpoints/kit-pipeline/jobs", headers=_auth(key)).json()
+    assert got["name"] in [r["id"] for r in listed["value"]]
+
+
+def test_swagger_and_key_rotation(published: dict[str, Any]) -> None:
+    ml, base = published["ml"], published["url"]
+    assert "swagger-ui" in httpx.get(f"{base}/docs").text.lower()
+    schema = httpx.get(f"{base}/openapi.json").json()
+    assert "/pipelines/{name}" in schema["paths"] and "/endpoints/{name}/jobs" in schema["paths"]
+    assert "HTTPBearer" in schema["components"]["securitySchemes"]
+    old = get_keys(ml.workspace)["secondary"]
+    new = regenerate_key(ml.workspace, "secondary")["secondary"]
+    assert httpx.get(f"{base}/pipelines", headers=_auth(old)).status_code == 401
+    listed = httpx.get(f"{base}/pipelines", headers=_auth(new))
+    assert listed.status_code == 200 and listed.json()["value"][0]["name"] == "kit-pipeline"
+    key_file = ml.workspace.root / "control_plane" / "keys.json"
+    assert key_file.stat().st_mode & 0o077 == 0  # owner-only
+    assert new not in str(ml.workspace.catalogue.get("control_plane", "keys"))  # only digests
+
+
+def test_schedules_survive_a_restart_and_missed_runs_fire_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from azure.ai.ml.entities import JobSchedule, RecurrenceTrigger
+
+    from backends import get_client
+
+    monkeypatch.setenv("AUTOML_LOCAL_SERVER_AUTOSTART", "0")
+    ml = get_client("local", workspace=tmp_path / "ws")
+    job = load(write_two_node_pipeline(tmp_path / "p"))
+    schedule = JobSchedule(
+        name="hourly", create_job=job,
+        trigger=RecurrenceTrigger(frequency="hour", interval=1, start_time="2024-01-01T00:00:00"),
+    )  # fmt: skip
+    ml.schedules.begin_create_or_update(schedule).result()
+    # created three hours ago while no server ran: those fire times were missed
+    ml.workspace.catalogue.update("schedule", "hourly", {"anchor": time.time() - 3 * 3600})
+    try:
+        state = start_server(ml.workspace, missed_runs="run_once", tick_seconds=0.2)
+        entry = _wait_for_history(ml, "hourly", 1)[0]
+        assert entry["reason"] == "missed" and entry["missed"] >= 3 and entry["job_name"]
+        assert wait_terminal(ml, entry["job_name"])["status"] == "Completed"
+        assert stop_server(ml.workspace) and server_state(ml.workspace) is None
+
+        state = start_server(ml.workspace, tick_seconds=0.2)  # same port again if free
+        key = get_keys(ml.workspace)["primary"]
+        listed = httpx.get(f"{state['url']}/schedules", headers=_auth(key)).json()["value"]
+        assert [(s["name"], s["isEnabled"], s["runs"]) for s in listed] == [("hourly", True, 1)]
+        assert listed[0]["nextRunTime"]
+        time.sleep(1.0)  # several ticks: nothing is due, nothing fires twice
+        assert len(ml.schedules.history("hourly")) == 1
+        fired = httpx.post(f"{state['url']}/schedules/hourly/trigger", headers=_auth(key))
+        assert fired.status_code == 200 and fired.json()["schedule_action_type"] == "CreateJob"
+        wait_terminal(ml, fired.json()["job_name"])
+    finally:
+        stop_server(ml.workspace)
+
+
+def _wait_for_history(ml: Any, name: str, count: int, timeout: float = 60) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        history = ml.schedules.history(name)
+        if len(history) >= count:
+            return history
+        time.sleep(0.2)
+    log = (ml.workspace.root / "control_plane" / "server.log").read_text()
+    raise AssertionError(f"schedule {name} did not fire within {timeout} s:\n{log[-3000:]}")
