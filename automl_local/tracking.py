@@ -104,9 +104,14 @@ class Tracker:
         self._futures: list[Future[Any]] = []
         self._client: Any = None
         self._experiment_id = ""
+        self._closed = False
 
     # -- plumbing ---------------------------------------------------------
     def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
+        if self._closed:  # the error path may try to end runs after close(): a no-op then
+            done: Future[Any] = Future()
+            done.set_result(None)
+            return done
         future = self._pool.submit(fn, *args, **kwargs)
         self._futures.append(future)
         return future
@@ -127,6 +132,7 @@ class Tracker:
         try:
             self.flush(quiet=quiet)
         finally:
+            self._closed = True
             self._pool.shutdown(wait=True)
 
     @property
@@ -158,8 +164,10 @@ class Tracker:
         except MlflowException:
             pass
         sql_store = self.tracking_uri.startswith(("sqlite:", "postgresql:", "mysql:", "mssql:"))
+        tags = dict(tags)
+        run_name = tags.pop("mlflow.runName", name)  # a display name, when the job has one
         with _fixed_run_id(name) if sql_store else contextlib.nullcontext():
-            run = client.create_run(self._experiment_id, run_name=name, tags=tags)
+            run = client.create_run(self._experiment_id, run_name=run_name, tags=tags)
         self.run_ids[name] = run.info.run_id
         return run.info.run_id
 

@@ -67,11 +67,19 @@ def backend_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         default=None,
         help="Local workspace folder (default $AUTOML_LOCAL_WORKSPACE or ./.automl).",
     )
+    @click.option(
+        "--compute",
+        default=None,
+        help="Azure: compute for jobs that name none (default $AZUREML_COMPUTE, else serverless).",
+    )
     @functools.wraps(fn)
-    def wrapper(*args: Any, backend: str, workspace: str | None, **kwargs: Any) -> Any:
+    def wrapper(
+        *args: Any, backend: str, workspace: str | None, compute: str | None, **kwargs: Any
+    ) -> Any:
         ctx = click.get_current_context()
         ctx.meta["backend"] = backend
         ctx.meta["workspace"] = workspace
+        ctx.meta["compute"] = compute
         return fn(*args, **kwargs)
 
     return wrapper
@@ -95,8 +103,12 @@ def get_ml_client() -> Any:
     ctx = click.get_current_context()
     backend = ctx.meta.get("backend", "local")
     if backend == "local":
+        if ctx.meta.get("compute"):
+            click.echo("warning: --compute is Azure-only and ignored locally.", err=True)
         return get_client("local", workspace=ctx.meta.get("workspace"))
-    return get_client(backend)
+    # The Azure client refuses a --workspace folder with a message naming what to use instead.
+    options = {k: ctx.meta.get(k) for k in ("workspace", "compute") if ctx.meta.get(k)}
+    return get_client(backend, **options)
 
 
 def to_jsonable(entity: Any) -> Any:

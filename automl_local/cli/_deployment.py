@@ -84,6 +84,9 @@ def show(name: str, endpoint_name: str, output: str) -> None:
     """Show a deployment and its state."""
     deployment = get_ml_client().online_deployments.get(name, endpoint_name)
     echo_entity(deployment, output, _DEPLOYMENT_FIELDS)
+    if deployment.provisioning_state == "Failed":
+        click.echo(f"hint: see why with `automl-local online-deployment get-logs --name {name} "
+                   f"--endpoint-name {endpoint_name}`.", err=True)
 
 
 @online_deployment.command("list")

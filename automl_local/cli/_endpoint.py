@@ -126,7 +126,12 @@ def create(file: str | None, name: str | None, auth_mode: str | None, set_: tupl
 @output_option
 def show(name: str, output: str) -> None:
     """Show an endpoint: state, scoring URI, swagger URI, traffic."""
-    echo_entity(get_ml_client().online_endpoints.get(name), output, _ENDPOINT_FIELDS)
+    ml = get_ml_client()
+    endpoint = ml.online_endpoints.get(name)
+    echo_entity(endpoint, output, _ENDPOINT_FIELDS)
+    if endpoint.provisioning_state == "Failed" and hasattr(ml.online_endpoints, "begin_restart"):
+        click.echo(f"hint: its server is not running; start it with `automl-local "
+                   f"online-endpoint restart --name {name}`.", err=True)
 
 
 @online_endpoint.command("list")

@@ -43,11 +43,11 @@ def _load(file: str, overrides: dict[str, Any]) -> Any:
 )
 @click.option("--experiment-name", default=None)
 @click.option("--stream", is_flag=True, help="Follow the job until it ends.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Local: seed of the search.")
+@click.option("--seed", type=int, default=None, help="Local only: seed of the search (default 0).")
 @backend_options
 @output_option
 def create(file: str, name: str | None, set_: tuple[str, ...], experiment_name: str | None,
-           stream: bool, seed: int, output: str) -> None:  # fmt: skip
+           stream: bool, seed: int | None, output: str) -> None:  # fmt: skip
     """Submit a job from YAML."""
     overrides = parse_set_options(set_)
     if name:
@@ -55,7 +55,7 @@ def create(file: str, name: str | None, set_: tuple[str, ...], experiment_name: 
     entity = _load(file, overrides)
     ml = get_ml_client()
     kwargs: dict[str, Any] = {"experiment_name": experiment_name}
-    if ml.backend == "local":
+    if seed is not None:  # the Azure backend refuses it: Azure AutoML takes no seed
         kwargs["seed"] = seed
     returned = ml.jobs.create_or_update(entity, **kwargs)
     _after_submit(ml, returned, stream, output)

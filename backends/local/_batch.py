@@ -253,12 +253,29 @@ def invoke_published(
             f"{', '.join(d['name'] for d in _deployments(client, endpoint)) or 'none'}."
         )
     data = coerce_parameters(body["pipeline"], parameters)
+    _check_data_parameters(client, body, data, parameters or {})
     origin = {"endpoint": endpoint, "deployment": chosen, "via": via}
     return start_pipeline(
         client, data, base_dir=body.get("base_dir"), experiment_name=experiment_name,
         tags={**(body.get("tags") or {}), **(tags or {})}, description=description,
         warnings=body.get("warnings"), origin=origin, as_entity=as_entity,
     )  # fmt: skip
+
+
+def _check_data_parameters(
+    client: Any, body: dict[str, Any], data: dict[str, Any], given: dict[str, Any]
+) -> None:
+    """Data given as parameters must exist now (400 at the trigger, not a failed run later)."""
+    from pathlib import Path
+
+    from backends.local._pipeline_spec import local_input_path
+
+    base_dir = Path(body.get("base_dir") or client.workspace.root)
+    for name, value in (data.get("inputs") or {}).items():
+        if name in given and isinstance(value, dict) and value.get("path") is not None:
+            value["path"] = local_input_path(
+                client, str(value["path"]), base_dir, f"parameter {name!r}"
+            )
 
 
 def runs_of(client: Any, endpoint: str) -> list[dict[str, Any]]:

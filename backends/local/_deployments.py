@@ -95,11 +95,13 @@ class LocalOnlineDeploymentOperations:
             served[name] = served_entry(record)
             try:
                 converge(self._ws, endpoint_name, {"served": served}, timeout=startup_timeout)
-            except ServiceError as exc:
+            except Exception as exc:
                 self._ws.catalogue.put(
                     DEPLOYMENT_KIND, key, {**record, "provisioning_state": "Failed",
                                            "error": str(exc)},
                 )
+                if not isinstance(exc, ServiceError):
+                    raise
                 raise ServiceError(
                     f"deployment {name!r} of endpoint {endpoint_name!r} failed to start; the "
                     f"endpoint keeps serving its previous deployments. {exc}"

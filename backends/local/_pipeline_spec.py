@@ -36,6 +36,7 @@ from automl_local.pipelines import (
 
 __all__ = [
     "component_dict",
+    "local_input_path",
     "pipeline_job_dict",
     "prepare_pipeline",
     "to_pipeline_job",
@@ -150,7 +151,7 @@ def prepare_pipeline(
         )
     for name, value in (data.get("inputs") or {}).items():
         if isinstance(value, dict) and value.get("path") is not None:
-            value["path"] = _local_path(client, str(value["path"]), base_dir, f"input {name!r}")
+            value["path"] = local_input_path(client, str(value["path"]), base_dir, f"input {name!r}")
     store = client.workspace.root / "snapshots"
     for node_name, body in (data.get("jobs") or {}).items():
         if body.get("compute"):
@@ -175,11 +176,11 @@ def prepare_pipeline(
         for key, given in (body.get("inputs") or {}).items():
             if isinstance(given, dict) and given.get("type") in DATA_TYPES and given.get("path"):
                 where = f"node {node_name!r} input {key!r}"
-                given["path"] = _local_path(client, str(given["path"]), base_dir, where)
+                given["path"] = local_input_path(client, str(given["path"]), base_dir, where)
     return data, parse_pipeline(data), warnings
 
 
-def _local_path(client: Any, path: str, base_dir: Path, where: str) -> str:
+def local_input_path(client: Any, path: str, base_dir: Path, where: str) -> str:
     """An absolute local path (checked now), or a URL / data asset reference (kept as is).
 
     References are checked now (so a typo fails at submission) but resolved
@@ -224,7 +225,7 @@ def _check_automl_node(
         given = body.get(key)
         path = given.get("path") if isinstance(given, dict) else given
         if isinstance(path, str) and parse_binding(path, f"node {name!r} {key}") is None:
-            resolved = _local_path(client, path, base_dir, f"node {name!r} {key}")
+            resolved = local_input_path(client, path, base_dir, f"node {name!r} {key}")
             body[key] = {"type": "mltable", "path": resolved}
     probe = {k: v for k, v in body.items() if k not in ("outputs", "name")}
     for key in AUTOML_DATA_INPUTS:

@@ -148,7 +148,8 @@ def converge(
             except ServiceError:
                 if served_changed and old.get("served"):
                     _restore(ws, old, timeout)
-                else:
+                else:  # nothing served before (or the same set): leave it stopped
+                    write_endpoint_config(endpoint_dir, endpoint_config(old))
                     ws.catalogue.put(ENDPOINT_KIND, endpoint_name, {**old, "pid": None})
                 raise
         else:

@@ -25,7 +25,6 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
-import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -84,8 +83,14 @@ def create_app(
     tick_seconds: float = 1.0,
     clock: Callable[[], dt.datetime] | None = None,
     run_scheduler: bool = True,
+    warm_up: bool = True,
 ) -> FastAPI:
-    """The app for one workspace; the scheduler runs in a thread while the app lives."""
+    """The app for one workspace; the scheduler runs in a thread while the app lives.
+
+    ``warm_up`` imports azure-ai-ml and the job code before the app serves:
+    the first trigger is then fast, and request threads never import
+    azure-ai-ml concurrently (its import graph breaks when two threads race).
+    """
     from backends.local import LocalClient
 
     client = LocalClient(workspace)
@@ -95,10 +100,11 @@ def create_app(
         kwargs["clock"] = clock
     scheduler = Scheduler(client, **kwargs)
 
+    if warm_up:
+        _warm_up()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Warm the imports a first request would otherwise wait for (azure-ai-ml, sklearn).
-        threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
         if run_scheduler:
             scheduler.start()
         try:
@@ -310,13 +316,13 @@ def create_app(
 
 
 def _warm_up() -> None:
-    try:
-        import azure.ai.ml.entities  # noqa: F401
+    import azure.ai.ml
+    import azure.ai.ml.entities  # noqa: F401
 
-        import backends.local._convert
-        import backends.local._jobs  # noqa: F401
-    except Exception:  # only a speed-up; the first request imports what it needs anyway
-        logger.exception("warm-up import failed")
+    import backends.local._batch
+    import backends.local._jobs
+    import backends.local._pipelines
+    import backends.local._schedules  # noqa: F401
 
 
 def _run_summary(record: dict[str, Any]) -> dict[str, Any]:

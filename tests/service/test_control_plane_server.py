@@ -48,6 +48,10 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
         stop_server(ml.workspace)
 
 
+# Generous: on a busy 2-core machine a run's submission can take a few seconds.
+httpx = httpx.Client(timeout=60.0, trust_env=False)  # type: ignore[assignment]
+
+
 def _auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
