@@ -59,6 +59,11 @@ MAX_ENSEMBLE_CANDIDATES = 15
 # registering the MLflow model (measured: 2-4 s each on 2 cores, bank marketing).
 EXPLAIN_SECONDS = 4.0
 SAVE_SECONDS = 5.0
+SMALL_DATA_CELLS = 200_000  # below this many matrix cells a trial fits on one thread
+
+
+def matrices_cells(matrices: dict[str, np.ndarray]) -> int:
+    return max(m.size for m in matrices.values())
 
 
 def registered_model_name(job_name: str) -> str:
@@ -88,8 +93,13 @@ class Candidate:
     ensembled_iterations: list[int] = field(default_factory=list)
 
     def row(self, job: str) -> dict[str, Any]:
-        return {"run_id": f"{job}_{self.number}", "algorithm": self.algorithm,
-                "score": self.score, "status": self.status, "seconds": round(self.seconds, 2)}  # fmt: skip
+        return {
+            "run_id": f"{job}_{self.number}",
+            "algorithm": self.algorithm,
+            "score": self.score,
+            "status": self.status,
+            "seconds": round(self.seconds, 2),
+        }
 
 
 def _validate_limits(s: JobSettings) -> None:
@@ -98,11 +108,19 @@ def _validate_limits(s: JobSettings) -> None:
         ("timeout_minutes", lim.timeout_minutes, lambda v: v > 0, "a positive number of minutes"),
         ("max_trials", lim.max_trials, lambda v: int(v) == v and v >= 1, "an integer >= 1"),
         ("trial_timeout_minutes", lim.trial_timeout_minutes, lambda v: v > 0, "a positive number"),
-        ("max_concurrent_trials", lim.max_concurrent_trials, lambda v: int(v) == v and v >= 1,
-         "an integer >= 1"),
-        ("max_cores_per_trial", lim.max_cores_per_trial, lambda v: v == -1 or v >= 1,
-         "-1 (all cores) or an integer >= 1"),
-    ]  # fmt: skip
+        (
+            "max_concurrent_trials",
+            lim.max_concurrent_trials,
+            lambda v: int(v) == v and v >= 1,
+            "an integer >= 1",
+        ),
+        (
+            "max_cores_per_trial",
+            lim.max_cores_per_trial,
+            lambda v: v == -1 or v >= 1,
+            "-1 (all cores) or an integer >= 1",
+        ),
+    ]
     for name, value, ok, expected in checks:
         if value is not None and not ok(value):
             raise ConfigError(f"limits.{name} must be {expected}; got {value!r}.")
@@ -117,9 +135,11 @@ def validate_settings(s: JobSettings) -> tuple[PreparedData, list[str], dict[str
     _validate_limits(s)
     data = prepare(s)
     algorithms, skipped = resolve_algorithms(
-        s.training.allowed_training_algorithms, s.training.blocked_training_algorithms,
-        n_rows=len(data.X), weighted=data.w is not None,
-    )  # fmt: skip
+        s.training.allowed_training_algorithms,
+        s.training.blocked_training_algorithms,
+        n_rows=len(data.X),
+        weighted=data.w is not None,
+    )
     plan = infer_column_plan(data.X, s.featurization.column_name_and_types)
     _check_featurization(data, s, plan)
     return data, algorithms, skipped, plan
@@ -140,8 +160,14 @@ def run_job(
 class _JobRun:
     """The state one job carries through its phases."""
 
-    def __init__(self, s: JobSettings, workspace: Workspace, emit: Emit,
-                 should_stop: Callable[[], bool], started: float | None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        s: JobSettings,
+        workspace: Workspace,
+        emit: Emit,
+        should_stop: Callable[[], bool],
+        started: float | None,
+    ) -> None:
         self.s = s
         self.workspace = workspace
         self.emit = emit
@@ -198,16 +224,33 @@ class _JobRun:
         self.featurizers, matrices, categorical = _featurize(self.data, s, plan, families)
         summary = self.featurizers[families[0]].summary()
         _json_dump(self.job_dir / "featurization_summary.json", summary)
-        self.emit({"event": "featurization", "summary": summary, "algorithms": self.algorithms,
-                   "skipped_algorithms": self.skipped, "validation": self.data.validation})  # fmt: skip
+        self.emit(
+            {
+                "event": "featurization",
+                "summary": summary,
+                "algorithms": self.algorithms,
+                "skipped_algorithms": self.skipped,
+                "validation": self.data.validation,
+            }
+        )
         per_trial = s.limits.max_cores_per_trial
-        cores = os.cpu_count() or 1
-        n_jobs = max(1, cores // self.n_workers) if per_trial in (None, -1) else int(per_trial)
+        cores = max(1, (os.cpu_count() or 1) // self.n_workers)
+        if per_trial not in (None, -1):
+            n_jobs = int(per_trial)
+        else:  # threads cost more than they give on small tables
+            n_jobs = 1 if matrices_cells(matrices) < SMALL_DATA_CELLS else cores
         d = self.data
         self.shared = SharedData(
-            matrices=matrices, categorical=categorical, y=d.y, w=d.w, splits=d.splits,
-            n_classes=len(d.classes), metric=s.primary_metric, n_jobs=n_jobs, seed=s.seed,
-        )  # fmt: skip
+            matrices=matrices,
+            categorical=categorical,
+            y=d.y,
+            w=d.w,
+            splits=d.splits,
+            n_classes=len(d.classes),
+            metric=s.primary_metric,
+            n_jobs=n_jobs,
+            seed=s.seed,
+        )
         self.y_eval = d.y[d.eval_index]
         self.w_eval = None if d.w is None else d.w[d.eval_index]
 
@@ -216,8 +259,13 @@ class _JobRun:
 
         d, s = self.data, self.s
         labels = pd_series(np.asarray(d.classes, dtype=object)[d.y])
-        checks = run_guardrails(d.X, labels, validation=d.validation, sample_weight=d.w,
-                                imputation=s.featurization.imputer or None)  # fmt: skip
+        checks = run_guardrails(
+            d.X,
+            labels,
+            validation=d.validation,
+            sample_weight=d.w,
+            imputation=s.featurization.imputer or None,
+        )
         guardrails = [g.to_dict() for g in checks]
         _json_dump(self.job_dir / "guardrails.json", guardrails)
         self.emit({"event": "guardrails", "guardrails": guardrails})
@@ -226,11 +274,20 @@ class _JobRun:
         s = self.s
         self.tracker.start_parent(
             s.name,
-            tags={"mlflow.runName": s.display_name or s.name, "runTemplate": "AutoML",
-                  "azureml.runsource": "automl", "task_type": "classification", **s.tags},
-            params={"primary_metric": s.primary_metric, "target_column_name": s.target_column_name,
-                    "validation": self.data.validation, "algorithms": ",".join(self.algorithms)},
-        )  # fmt: skip
+            tags={
+                "mlflow.runName": s.display_name or s.name,
+                "runTemplate": "AutoML",
+                "azureml.runsource": "automl",
+                "task_type": "classification",
+                **s.tags,
+            },
+            params={
+                "primary_metric": s.primary_metric,
+                "target_column_name": s.target_column_name,
+                "validation": self.data.validation,
+                "algorithms": ",".join(self.algorithms),
+            },
+        )
 
     def _reserve(self, records: list[TrialRecord]) -> float:
         """Time to keep for the end: refit of the likely winners, explanation, saving."""
@@ -249,19 +306,35 @@ class _JobRun:
             None if lim.trial_timeout_minutes is None else 60.0 * lim.trial_timeout_minutes
         )
         limits = SearchLimits(
-            deadline=self.deadline, max_trials=max(1, self.max_trials - self.n_ensembles),
-            trial_timeout=trial_timeout, exit_score=lim.exit_score,
-            early_termination=bool(lim.enable_early_termination), workers=self.n_workers,
+            deadline=self.deadline,
+            max_trials=max(1, self.max_trials - self.n_ensembles),
+            trial_timeout=trial_timeout,
+            exit_score=lim.exit_score,
+            early_termination=bool(lim.enable_early_termination),
+            workers=self.n_workers,
             refit_reserve=self._reserve,
-        )  # fmt: skip
-        self.emit({"event": "phase", "phase": "searching", "max_trials": self.max_trials,
-                   "budget": self.budget})  # fmt: skip
+        )
+        self.emit(
+            {
+                "event": "phase",
+                "phase": "searching",
+                "max_trials": self.max_trials,
+                "budget": self.budget,
+            }
+        )
         return run_search(
-            shared=self.shared, algorithms=self.algorithms, limits=limits,
-            journal=self.workspace.optuna_journal, study_name=s.name,
-            trial_dir=self.job_dir / "trials", n_rows=len(self.data.X), seed=s.seed,
-            on_trial=self._on_trial, should_stop=self.should_stop, workers=workers,
-        )  # fmt: skip
+            shared=self.shared,
+            algorithms=self.algorithms,
+            limits=limits,
+            journal=self.workspace.optuna_journal,
+            study_name=s.name,
+            trial_dir=self.job_dir / "trials",
+            n_rows=len(self.data.X),
+            seed=s.seed,
+            on_trial=self._on_trial,
+            should_stop=self.should_stop,
+            workers=workers,
+        )
 
     def _on_trial(self, rec: TrialRecord, records: list[TrialRecord]) -> None:
         child_metrics = {"trial_seconds": rec.seconds, "fit_seconds": rec.fit_seconds}
@@ -269,39 +342,87 @@ class _JobRun:
             child_metrics |= metrics.classification_metrics(
                 self.y_eval, np.load(rec.oof_path), self.w_eval
             )
-        self._log_child(rec.number, rec.algorithm, rec.status, rec.score, child_metrics,
-                        params=rec.params, tags={"error": rec.error[:500]})  # fmt: skip
+        self._log_child(
+            rec.number,
+            rec.algorithm,
+            rec.status,
+            rec.score,
+            child_metrics,
+            params=rec.params,
+            tags={"error": rec.error[:500]},
+        )
         best = max((r.score for r in records if r.ok), default=float("nan"))
         self._emit_trial(
             rec.number, rec.algorithm, rec.status, rec.score, rec.seconds, best, rec.error
         )
 
-    def _log_child(self, number: int, algorithm: str, status: str, score: float,
-                   child_metrics: dict[str, float], *, params: dict[str, Any],
-                   tags: dict[str, str]) -> None:  # fmt: skip
+    def _log_child(
+        self,
+        number: int,
+        algorithm: str,
+        status: str,
+        score: float,
+        child_metrics: dict[str, float],
+        *,
+        params: dict[str, Any],
+        tags: dict[str, str],
+    ) -> None:
         s = self.s
         self.tracker.log_child(
-            s.name, f"{s.name}_{number}", params={"algorithm": algorithm, **params},
-            metrics=child_metrics, status=status,
-            tags={"run_algorithm": algorithm, "status": status, "score": str(score),
-                  "iteration": str(number), **tags},
-        )  # fmt: skip
+            s.name,
+            f"{s.name}_{number}",
+            params={"algorithm": algorithm, **params},
+            metrics=child_metrics,
+            status=status,
+            tags={
+                "run_algorithm": algorithm,
+                "status": status,
+                "score": str(score),
+                "iteration": str(number),
+                **tags,
+            },
+        )
 
-    def _emit_trial(self, number: int, algorithm: str, status: str, score: float,
-                    seconds: float, best: float, error: str = "") -> None:  # fmt: skip
-        self.emit({"event": "trial", "trial": number, "algorithm": algorithm, "status": status,
-                   "score": score, "seconds": round(seconds, 3), "best": best, "error": error,
-                   "elapsed": time.monotonic() - self.t_start, "budget": self.budget})  # fmt: skip
+    def _emit_trial(
+        self,
+        number: int,
+        algorithm: str,
+        status: str,
+        score: float,
+        seconds: float,
+        best: float,
+        error: str = "",
+    ) -> None:
+        self.emit(
+            {
+                "event": "trial",
+                "trial": number,
+                "algorithm": algorithm,
+                "status": status,
+                "score": score,
+                "seconds": round(seconds, 3),
+                "best": best,
+                "error": error,
+                "elapsed": time.monotonic() - self.t_start,
+                "budget": self.budget,
+            }
+        )
 
     def _ensembles(self, records: list[TrialRecord]) -> list[Candidate]:
         """Every finished trial as a candidate, plus the ensembles (numbered after the trials)."""
         s = self.s
         ok = sorted((r for r in records if r.ok and r.oof_path), key=lambda r: -r.score)
         singles = [
-            Candidate(r.number, r.algorithm, r.score, seconds=r.seconds,
-                      members=[(r.algorithm, r.params)], oof=np.load(r.oof_path))
+            Candidate(
+                r.number,
+                r.algorithm,
+                r.score,
+                seconds=r.seconds,
+                members=[(r.algorithm, r.params)],
+                oof=np.load(r.oof_path),
+            )
             for r in ok[:MAX_ENSEMBLE_CANDIDATES]
-        ]  # fmt: skip
+        ]
         number = max(r.number for r in records) + 1
         ensembles: list[Candidate] = []
         if self.n_ensembles and len(singles) >= 2:
@@ -312,33 +433,51 @@ class _JobRun:
                 builders.append(("VotingEnsemble", lambda: greedy_selection(oofs, y, metric, w)))
             if s.training.enable_stack_ensemble:
                 meta = s.training.stack_meta_learner_type
-                builders.append(("StackEnsemble",
-                                 lambda: stack(oofs, y, metric, w, meta_learner=meta, seed=s.seed)))  # fmt: skip
+                builders.append(
+                    (
+                        "StackEnsemble",
+                        lambda: stack(oofs, y, metric, w, meta_learner=meta, seed=s.seed),
+                    )
+                )
             for name, build in builders:
                 t0 = time.monotonic()
                 built = build()
                 members = [singles[i] for i in built.members]
                 cand = Candidate(
-                    number, name, built.score, seconds=time.monotonic() - t0,
-                    members=[m.members[0] for m in members], weights=built.weights,
-                    meta=built.meta, oof=built.oof,
+                    number,
+                    name,
+                    built.score,
+                    seconds=time.monotonic() - t0,
+                    members=[m.members[0] for m in members],
+                    weights=built.weights,
+                    meta=built.meta,
+                    oof=built.oof,
                     ensembled_iterations=[m.number for m in members],
-                )  # fmt: skip
+                )
                 self._log_child(
-                    number, name, "Completed", built.score,
+                    number,
+                    name,
+                    "Completed",
+                    built.score,
                     metrics.classification_metrics(y, built.oof, w),
-                    params={"ensembled_iterations": cand.ensembled_iterations,
-                            "ensemble_weights": built.weights},
+                    params={
+                        "ensembled_iterations": cand.ensembled_iterations,
+                        "ensemble_weights": built.weights,
+                    },
                     tags={"ensembled_algorithms": ",".join(m.algorithm for m in members)},
-                )  # fmt: skip
+                )
                 best = max(c.score for c in [*singles, *ensembles, cand])
                 self._emit_trial(number, name, "Completed", built.score, cand.seconds, best)
                 ensembles.append(cand)
                 number += 1
         self.failed_rows = [
             Candidate(r.number, r.algorithm, r.score, status=r.status, seconds=r.seconds)
-            for r in records if not (r.ok and r.oof_path)
-        ] + [Candidate(r.number, r.algorithm, r.score, seconds=r.seconds) for r in ok[MAX_ENSEMBLE_CANDIDATES:]]  # fmt: skip
+            for r in records
+            if not (r.ok and r.oof_path)
+        ] + [
+            Candidate(r.number, r.algorithm, r.score, seconds=r.seconds)
+            for r in ok[MAX_ENSEMBLE_CANDIDATES:]
+        ]
         return singles + ensembles
 
     def _finish(self, records: list[TrialRecord], reason: str) -> dict[str, Any]:
@@ -351,13 +490,19 @@ class _JobRun:
         model.columns = list(d.X.columns)
         best_run = f"{s.name}_{best.number}"
         result: dict[str, Any] = {
-            "status": "Completed", "stop_reason": reason, "primary_metric": s.primary_metric,
-            "best_child_run_id": best_run, "best_algorithm": best.algorithm,
-            "best_score": best.score, "validation": d.validation,
-            "classes": [str(c) for c in d.classes], "trials": len(records) + sum(1 for c in candidates if c.ensembled_iterations),
-            "skipped_algorithms": self.skipped, "notes": d.notes,
+            "status": "Completed",
+            "stop_reason": reason,
+            "primary_metric": s.primary_metric,
+            "best_child_run_id": best_run,
+            "best_algorithm": best.algorithm,
+            "best_score": best.score,
+            "validation": d.validation,
+            "classes": [str(c) for c in d.classes],
+            "trials": len(records) + sum(1 for c in candidates if c.ensembled_iterations),
+            "skipped_algorithms": self.skipped,
+            "notes": d.notes,
             "best_metrics": metrics.classification_metrics(self.y_eval, best.oof, self.w_eval),
-        }  # fmt: skip
+        }
         if best.ensembled_iterations:
             result["ensembled_iterations"] = best.ensembled_iterations
             result["ensemble_weights"] = best.weights
@@ -369,13 +514,20 @@ class _JobRun:
             self.emit({"event": "phase", "phase": "explaining"})
             X_eval = d.X.iloc[d.eval_index].reset_index(drop=True)
             result["feature_importance"] = permutation_importance(
-                model, X_eval, self.y_eval, self.w_eval, metric=s.primary_metric,
-                deadline=self.deadline - SAVE_SECONDS, seed=s.seed,
-            )  # fmt: skip
+                model,
+                X_eval,
+                self.y_eval,
+                self.w_eval,
+                metric=s.primary_metric,
+                deadline=self.deadline - SAVE_SECONDS,
+                seed=s.seed,
+            )
         self.emit({"event": "phase", "phase": "saving model"})
         self._save(model, best, result)
-        rows = sorted([c.row(s.name) for c in [*candidates, *self.failed_rows]],
-                      key=lambda r: (-(r["score"] if math.isfinite(r["score"]) else -1e9), r["run_id"]))  # fmt: skip
+        rows = sorted(
+            [c.row(s.name) for c in [*candidates, *self.failed_rows]],
+            key=lambda r: (-(r["score"] if math.isfinite(r["score"]) else -1e9), r["run_id"]),
+        )
         result["leaderboard"] = [{"rank": i + 1, **r} for i, r in enumerate(rows)]
         result["duration_seconds"] = round(time.monotonic() - self.t_start, 2)
         _json_dump(self.job_dir / "leaderboard.json", result["leaderboard"])
@@ -392,8 +544,10 @@ class _JobRun:
         _save_mlflow_model(model, self.data, out, best.algorithm, s)
         best_run = result["best_child_run_id"]
         tracker.log_artifacts(best_run, out, "outputs/mlflow-model")
-        files = {"featurization_summary.json": (best_run, "outputs"),
-                 "guardrails.json": (s.name, "outputs")}  # fmt: skip
+        files = {
+            "featurization_summary.json": (best_run, "outputs"),
+            "guardrails.json": (s.name, "outputs"),
+        }
         if result.get("feature_importance"):
             _json_dump(job_dir / "feature_importance.json", result["feature_importance"])
             files["feature_importance.json"] = (best_run, "outputs/explanation")
@@ -468,8 +622,14 @@ def _featurize(data: PreparedData, s: JobSettings, plan: Any, families: list[str
     return featurizers, matrices, categorical
 
 
-def _refit(best: Candidate, shared: SharedData, featurizers: dict[str, Featurizer],
-           data: PreparedData, deadline: float, n_workers: int) -> AutoMLModel:  # fmt: skip
+def _refit(
+    best: Candidate,
+    shared: SharedData,
+    featurizers: dict[str, Featurizer],
+    data: PreparedData,
+    deadline: float,
+    n_workers: int,
+) -> AutoMLModel:
     """Fit the winner's members on every row, in parallel workers, before the deadline."""
     members = best.members
     pool = [Worker(shared) for _ in range(min(len(members), n_workers))]
@@ -503,9 +663,12 @@ def _refit(best: Candidate, shared: SharedData, featurizers: dict[str, Featurize
     used = [(ESTIMATORS[a].family, m) for (a, _), m in zip(members, fitted, strict=True)]
     return AutoMLModel(
         featurizers={family: featurizers[family] for family, _ in used},
-        members=used, weights=list(best.weights), meta=best.meta,
-        classes=list(data.classes), algorithm=best.algorithm,
-    )  # fmt: skip
+        members=used,
+        weights=list(best.weights),
+        meta=best.meta,
+        classes=list(data.classes),
+        algorithm=best.algorithm,
+    )
 
 
 def _save_mlflow_model(
@@ -531,12 +694,20 @@ def _save_mlflow_model(
         warnings.simplefilter("ignore")  # MLflow's hint about integer columns and NaN
         signature = infer_signature(sample, model.predict(sample))
     mlflow.sklearn.save_model(
-        model, str(out), serialization_format="cloudpickle", signature=signature,
-        input_example=example, pyfunc_predict_fn="predict",
+        model,
+        str(out),
+        serialization_format="cloudpickle",
+        signature=signature,
+        input_example=example,
+        pyfunc_predict_fn="predict",
         pip_requirements=_requirements(),
-        metadata={"azureml.engine": "automl", "automl_local.algorithm": algorithm,
-                  "automl_local.job": s.name, "classes": [str(c) for c in data.classes]},
-    )  # fmt: skip
+        metadata={
+            "azureml.engine": "automl",
+            "automl_local.algorithm": algorithm,
+            "automl_local.job": s.name,
+            "classes": [str(c) for c in data.classes],
+        },
+    )
 
 
 def _requirements() -> list[str]:
@@ -545,8 +716,17 @@ def _requirements() -> list[str]:
     from importlib import metadata
 
     pins = []
-    for dist in ("automl-local", "scikit-learn", "lightgbm", "xgboost-cpu", "xgboost", "pandas",
-                 "numpy", "cloudpickle", "mlflow"):  # fmt: skip
+    for dist in (
+        "automl-local",
+        "scikit-learn",
+        "lightgbm",
+        "xgboost-cpu",
+        "xgboost",
+        "pandas",
+        "numpy",
+        "cloudpickle",
+        "mlflow",
+    ):
         try:
             pins.append(f"{dist}=={metadata.version(dist)}")
         except metadata.PackageNotFoundError:

@@ -45,14 +45,17 @@ class EventLog:
 def run(workspace: Workspace, name: str) -> str:
     """Run job ``name`` of ``workspace`` in this process; return its final status."""
     from automl_local.engine import run_job
+    from automl_local.search._worker import allow_fork
 
     t0 = time.monotonic()
+    allow_fork()  # a fresh process: nothing has used OpenMP yet, so forking workers is safe
     job_dir = workspace.job_dir(name)
     settings = JobSettings.from_dict(json.loads((job_dir / "spec.json").read_text()))
     logging.basicConfig(
-        filename=job_dir / "job.log", level=logging.INFO,
+        filename=job_dir / "job.log",
+        level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )  # fmt: skip
+    )
     emit = EventLog(job_dir / "events.jsonl")
     cancel = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: cancel.set())

@@ -36,7 +36,12 @@ PRIMARY_METRICS: dict[str, str] = {
 def _snake(name: str) -> str:
     out: list[str] = []
     for i, ch in enumerate(name):
-        if ch.isupper() and i and (name[i - 1].islower() or (i + 1 < len(name) and name[i + 1].islower())) and name[i - 1] != "_":
+        if (
+            ch.isupper()
+            and i
+            and (name[i - 1].islower() or (i + 1 < len(name) and name[i + 1].islower()))
+            and name[i - 1] != "_"
+        ):
             out.append("_")
         out.append(ch.lower())
     return "".join(out)

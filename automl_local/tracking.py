@@ -216,11 +216,14 @@ class Tracker:
         now = get_current_time_millis()
         self.client.log_batch(
             run_id,
-            metrics=[Metric(k, float(v), now, 0) for k, v in (metrics or {}).items()
-                     if v is not None and math.isfinite(float(v))],
+            metrics=[
+                Metric(k, float(v), now, 0)
+                for k, v in (metrics or {}).items()
+                if v is not None and math.isfinite(float(v))
+            ],
             params=[Param(k, str(v)[:6000]) for k, v in (params or {}).items()],
             tags=[RunTag(k, str(v)) for k, v in (tags or {}).items()],
-        )  # fmt: skip
+        )
 
     def log_to(
         self,

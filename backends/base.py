@@ -67,8 +67,23 @@ class BaseClient(abc.ABC):
 
     def begin_create_or_update(self, entity: Any, **kwargs: Any) -> Any:
         """``MLClient.begin_create_or_update``: dispatch an entity to its group."""
-        from azure.ai.ml.entities import Data, Job, Model, OnlineDeployment, OnlineEndpoint
+        from azure.ai.ml.entities import (
+            BatchDeployment,
+            BatchEndpoint,
+            Data,
+            Job,
+            JobSchedule,
+            Model,
+            OnlineDeployment,
+            OnlineEndpoint,
+        )
 
+        if isinstance(entity, JobSchedule):
+            return self.schedules.begin_create_or_update(entity, **kwargs)
+        if isinstance(entity, BatchEndpoint):
+            return self.batch_endpoints.begin_create_or_update(entity, **kwargs)
+        if isinstance(entity, BatchDeployment):
+            return self.batch_deployments.begin_create_or_update(entity, **kwargs)
         if isinstance(entity, OnlineEndpoint):
             return self.online_endpoints.begin_create_or_update(entity, **kwargs)
         if isinstance(entity, OnlineDeployment):
@@ -83,5 +98,5 @@ class BaseClient(abc.ABC):
 
         raise ConfigError(
             f"begin_create_or_update got a {type(entity).__name__}; expected a job, model, "
-            "data asset, online endpoint or online deployment entity."
+            "data asset, online endpoint/deployment, batch endpoint/deployment or schedule entity."
         )

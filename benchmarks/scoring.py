@@ -4,6 +4,9 @@ One MLflow model, one row, loopback only. For each target:
 
 * single-row latency p50/p95/p99 at concurrency 1 (keep-alive connection);
 * throughput (requests/s) at concurrency 1 and 8;
+* CPU milliseconds per request at concurrency 1, summed over the server's
+  processes (this process for in-process): unlike wall time, it hardly moves
+  when other programs load the machine;
 * ready time: ``begin_create_or_update(deployment).result()`` for the
   endpoint (it returns once GET / is healthy), first ``GET /ping`` = 200 for
   ``mlflow models serve``.
@@ -54,6 +57,7 @@ class Result:
     ready_s: float | None = None
     latencies_ms: list[float] = field(default_factory=list)
     rps: dict[int, float] = field(default_factory=dict)
+    cpu_ms: float | None = None  # CPU time of the target per request at concurrency 1
     errors: int = 0
 
     def percentile(self, q: float) -> float:
@@ -167,8 +171,29 @@ def http_worker(port: int, path: str, body: bytes,
     return make
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU of every live process in a process group (a server and its workers).
+
+    CPU time, unlike wall time, barely depends on what else the machine runs,
+    so it compares servers fairly on a busy machine.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
 def measure(name: str, factory: Callable[[], Callable[[], float | None]], requests: int,
-            seconds: float, ready_s: float | None = None) -> Result:
+            seconds: float, ready_s: float | None = None,
+            cpu: Callable[[], float] | None = None) -> Result:
     result = Result(name, ready_s)
     warm = factory()
     for _ in range(30):
@@ -181,9 +206,12 @@ def measure(name: str, factory: Callable[[], Callable[[], float | None]], reques
         return local.send()
 
     for concurrency in (1, 8):
+        cpu_before = cpu() if cpu else 0.0
         latencies, elapsed, errors = _bounded(per_thread, concurrency, requests, seconds)
         if concurrency == 1:
             result.latencies_ms = latencies
+            if cpu and latencies:
+                result.cpu_ms = (cpu() - cpu_before) * 1000 / len(latencies)
         result.rps[concurrency] = len(latencies) / elapsed if elapsed else 0.0
         result.errors += errors
         local = threading.local()  # fresh connections for the next concurrency level
@@ -206,7 +234,8 @@ def bench_in_process(model_dir: Path, row: pd.DataFrame, requests: int,
 
         return call
 
-    return measure("(a) in-process predict_proba", factory, requests, seconds)
+    return measure("(a) in-process predict_proba", factory, requests, seconds,
+                   cpu=time.process_time)
 
 
 @contextlib.contextmanager
@@ -238,7 +267,8 @@ def automl_endpoint(model_dir: Path, workspace: Path, instances: int) -> Iterato
         endpoint = ml.online_endpoints.begin_create_or_update(endpoint).result()
         port = int(endpoint.scoring_uri.split(":")[2].split("/")[0])
         key = ml.online_endpoints.get_keys("bench-ep").primary_key
-        yield {"port": port, "key": key, "ready": ready}
+        pid = ml.workspace.catalogue.get("online_endpoint", "bench-ep")["pid"]
+        yield {"port": port, "key": key, "ready": ready, "pid": pid}
     finally:
         ml.online_endpoints.begin_delete("bench-ep").result()
 
@@ -251,7 +281,7 @@ def bench_endpoint(model_dir: Path, row: pd.DataFrame, requests: int, seconds: f
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {ep['key']}"}
         factory = http_worker(ep["port"], "/score", body, headers)
         return measure(f"(b) automl-local endpoint, {instances} worker(s)", factory, requests,
-                       seconds, ep["ready"])
+                       seconds, ep["ready"], cpu=lambda: group_cpu_seconds(ep["pid"]))
 
 
 def _free_port() -> int:
@@ -277,7 +307,7 @@ def bench_mlflow_serve(model_dir: Path, row: pd.DataFrame, requests: int,
         body = json.dumps({"dataframe_split": json.loads(row.to_json(orient="split"))}).encode()
         factory = http_worker(port, "/invocations", body, {"Content-Type": "application/json"})
         return measure("(c) mlflow models serve, 1 worker", factory, requests, seconds,
-                       ready - started)
+                       ready - started, cpu=lambda: group_cpu_seconds(proc.pid))
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)  # the group we started: mlflow + its uvicorn
@@ -305,14 +335,16 @@ def _wait_ping(port: int, proc: subprocess.Popen[bytes], deadline: float) -> flo
 
 def table(results: list[Result]) -> str:
     lines = [
-        "| target | ready (s) | p50 ms | p95 ms | p99 ms | req/s c=1 | req/s c=8 | errors |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| target | ready (s) | p50 ms | p95 ms | p99 ms | CPU ms/req | req/s c=1 | req/s c=8 "
+        "| errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         ready = f"{r.ready_s:.1f}" if r.ready_s is not None else "-"
+        cpu = f"{r.cpu_ms:.2f}" if r.cpu_ms is not None else "-"
         lines.append(
             f"| {r.name} | {ready} | {r.percentile(50):.2f} | {r.percentile(95):.2f} | "
-            f"{r.percentile(99):.2f} | {r.rps.get(1, 0):.0f} | {r.rps.get(8, 0):.0f} | "
+            f"{r.percentile(99):.2f} | {cpu} | {r.rps.get(1, 0):.0f} | {r.rps.get(8, 0):.0f} | "
             f"{r.errors} |"
         )
     return "\n".join(lines)

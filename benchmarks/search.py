@@ -47,8 +47,14 @@ def load(name: str) -> tuple[pd.DataFrame, str]:
     if name == "synthetic":
         from sklearn.datasets import make_classification
 
-        X, y = make_classification(n_samples=20_000, n_features=20, n_informative=8,
-                                   weights=[0.85], flip_y=0.03, random_state=7)  # fmt: skip
+        X, y = make_classification(
+            n_samples=20_000,
+            n_features=20,
+            n_informative=8,
+            weights=[0.85],
+            flip_y=0.03,
+            random_state=7,
+        )
         frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(20)])
         rng = np.random.default_rng(7)
         frame["segment"] = np.where(X[:, 0] + rng.normal(0, 1, len(X)) > 0, "a", "b")
@@ -61,41 +67,58 @@ def positive(y: pd.Series) -> str:
     return "yes" if "yes" in set(y) else sorted(set(y))[-1]
 
 
-def run_automl_local(train: pd.DataFrame, test: pd.DataFrame, target: str, budget: float,
-                     seed: int, n_cv: int | None = None) -> dict[str, Any]:  # fmt: skip
-    from automl_local.engine import run_job
-    from automl_local.settings import JobSettings, LimitSettings
-    from automl_local.workspace import Workspace
+def run_automl_local(
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    target: str,
+    budget: float,
+    seed: int,
+    n_cv: int | None = None,
+) -> dict[str, Any]:
+    """As a user runs it: ``ml.jobs.create_or_update`` (a detached job process), then stream.
+
+    Times count from the ``create_or_update`` call, so they include the job's own start-up.
+    """
+    from azure.ai.ml import Input, automl
+
+    from automl_local.data import write_mltable
+    from backends import get_client
 
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "train.csv"
-        train.to_csv(path, index=False)
-        settings = JobSettings(
-            name=f"bench_{seed}", target_column_name=target, training_data=str(path), seed=seed,
-            n_cross_validations=n_cv, limits=LimitSettings(timeout_minutes=budget / 60.0),
-        )  # fmt: skip
+        folder = write_mltable(train, Path(tmp) / "train")
+        ml = get_client("local", workspace=Path(tmp) / "ws")
+        job = automl.classification(
+            training_data=Input(type="mltable", path=str(folder)),
+            target_column_name=target,
+            primary_metric="AUC_weighted",
+            n_cross_validations=n_cv,
+        )
+        job.set_limits(timeout_minutes=budget / 60.0)
         first: list[float] = []
-        t0 = time.monotonic()
+        t0 = time.time()
+        name = ml.jobs.create_or_update(job, seed=seed).name
 
-        def emit(event: dict[str, Any]) -> None:
+        def printer(event: dict[str, Any]) -> None:
             if event.get("event") == "trial" and event.get("status") == "Completed" and not first:
-                first.append(time.monotonic() - t0)
+                first.append(event["time"] - t0)
 
-        result = run_job(settings, Workspace(Path(tmp) / "ws"), emit=emit, started=t0)
-        wall = time.monotonic() - t0
+        ml.jobs.stream(name, printer=printer)
+        wall = time.time() - t0
+        result = ml.jobs.result(name)
         import mlflow.sklearn
 
-        model = mlflow.sklearn.load_model(
-            str(Path(tmp) / "ws/jobs" / settings.name / "outputs/best_model")
-        )
+        model = mlflow.sklearn.load_model(str(ml.jobs.output_path(name)))
         pos = list(model.classes_).index(positive(train[target]))
         proba = model.predict_proba(test.drop(columns=[target]))[:, pos]
     return {
         "test_auc": roc_auc_score(test[target] == positive(train[target]), proba),
-        "first_model_s": first[0] if first else None, "wall_s": wall,
-        "best": result["best_algorithm"], "trials": result["trials"],
-        "valid_score": result["best_score"], "validation": result["validation"],
-    }  # fmt: skip
+        "first_model_s": first[0] if first else None,
+        "wall_s": wall,
+        "best": result["best_algorithm"],
+        "trials": result["trials"],
+        "valid_score": result["best_score"],
+        "validation": result["validation"],
+    }
 
 
 def run_flaml(
@@ -108,8 +131,16 @@ def run_flaml(
         automl = AutoML()
         X, y = _categorical(train.drop(columns=[target])), train[target]
         t0 = time.monotonic()
-        automl.fit(X, y, task="classification", metric="roc_auc", time_budget=budget, seed=seed,
-                   log_file_name=str(log), verbose=0)  # fmt: skip
+        automl.fit(
+            X,
+            y,
+            task="classification",
+            metric="roc_auc",
+            time_budget=budget,
+            seed=seed,
+            log_file_name=str(log),
+            verbose=0,
+        )
         wall = time.monotonic() - t0
         records = [
             json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")
@@ -120,9 +151,12 @@ def run_flaml(
         pos = list(automl.classes_).index(positive(y))
         proba = automl.predict_proba(_categorical(test.drop(columns=[target])))[:, pos]
     return {
-        "test_auc": roc_auc_score(test[target] == positive(y), proba), "first_model_s": first,
-        "wall_s": wall, "best": automl.best_estimator, "trials": len(records),
-    }  # fmt: skip
+        "test_auc": roc_auc_score(test[target] == positive(y), proba),
+        "first_model_s": first,
+        "wall_s": wall,
+        "best": automl.best_estimator,
+        "trials": len(records),
+    }
 
 
 def run_lightgbm(
@@ -136,8 +170,13 @@ def run_lightgbm(
     wall = time.monotonic() - t0
     pos = list(model.classes_).index(positive(y))
     proba = model.predict_proba(_categorical(test.drop(columns=[target]), like=X))[:, pos]
-    return {"test_auc": roc_auc_score(test[target] == positive(y), proba), "first_model_s": wall,
-            "wall_s": wall, "best": "LightGBM (defaults)", "trials": 1}  # fmt: skip
+    return {
+        "test_auc": roc_auc_score(test[target] == positive(y), proba),
+        "first_model_s": wall,
+        "wall_s": wall,
+        "best": "LightGBM (defaults)",
+        "trials": 1,
+    }
 
 
 def _categorical(X: pd.DataFrame, like: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -157,7 +196,8 @@ TOOLS = {"automl-local": run_automl_local, "FLAML": run_flaml, "LightGBM default
 def machine() -> str:
     import os
 
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    cpu = platform.processor() or platform.machine()
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def main() -> None:
@@ -173,8 +213,10 @@ def main() -> None:
     if args.cv5:
         frame, target = load("bank")
         out = run_automl_local(frame, frame.head(200), target, 300.0, 0, n_cv=5)
-        print(f"5-fold CV, 300 s, whole file: AUC_weighted {out['valid_score']:.4f} "
-              f"({out['best']}, {out['trials']} trials, {out['wall_s']:.0f} s wall)")  # fmt: skip
+        print(
+            f"5-fold CV, 300 s, whole file: AUC_weighted {out['valid_score']:.4f} "
+            f"({out['best']}, {out['trials']} trials, {out['wall_s']:.0f} s wall)"
+        )
         (RESULTS / f"search-cv5-{stamp}.json").write_text(
             json.dumps({"machine": machine(), **out}, indent=2)
         )
@@ -198,9 +240,12 @@ def main() -> None:
     )
     table = pd.DataFrame(rows)
     summary = table.groupby(["dataset", "budget_s", "tool"]).agg(
-        test_auc_mean=("test_auc", "mean"), test_auc_min=("test_auc", "min"),
-        first_model_s=("first_model_s", "mean"), wall_s=("wall_s", "mean"), runs=("seed", "count"),
-    )  # fmt: skip
+        test_auc_mean=("test_auc", "mean"),
+        test_auc_min=("test_auc", "min"),
+        first_model_s=("first_model_s", "mean"),
+        wall_s=("wall_s", "mean"),
+        runs=("seed", "count"),
+    )
     print(f"\nMachine: {machine()}\n")
     print(summary.round(4).to_markdown())
 

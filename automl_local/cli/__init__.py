@@ -7,6 +7,7 @@ Each command group lives in its own module and is registered in
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 
 import click
@@ -31,7 +32,7 @@ _COMMAND_MODULES: list[tuple[str, str]] = [
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="automl-local")
 def cli() -> None:
-    """Run Azure ML AutoML jobs, models and endpoints locally (or on Azure with --backend azure)."""
+    """Azure ML's AutoML, models, endpoints and pipelines, run locally (--backend azure: on Azure)."""
 
 
 for _module, _attr in _COMMAND_MODULES:
@@ -43,4 +44,6 @@ for _module, _attr in _COMMAND_MODULES:
 
 
 def main(argv: list[str] | None = None) -> None:
+    # azure-ai-ml logs an "experimental class" notice for every preview entity it loads.
+    logging.getLogger("azure.ai.ml._utils._experimental").setLevel(logging.ERROR)
     sys.exit(run_cli(cli, argv))

@@ -46,8 +46,15 @@ def _load(file: str, overrides: dict[str, Any]) -> Any:
 @click.option("--seed", type=int, default=None, help="Local only: seed of the search (default 0).")
 @backend_options
 @output_option
-def create(file: str, name: str | None, set_: tuple[str, ...], experiment_name: str | None,
-           stream: bool, seed: int | None, output: str) -> None:  # fmt: skip
+def create(
+    file: str,
+    name: str | None,
+    set_: tuple[str, ...],
+    experiment_name: str | None,
+    stream: bool,
+    seed: int | None,
+    output: str,
+) -> None:
     """Submit a job from YAML."""
     overrides = parse_set_options(set_)
     if name:
@@ -125,14 +132,33 @@ def show(name: str, output: str) -> None:
     ml = get_ml_client()
     entity = ml.jobs.get(name)
     summary = _summary(ml, entity)
+    pipeline = summary.get("type") == "pipeline"
     if output == "json":
+        if pipeline:
+            from automl_local.cli._pipeline import pipeline_nodes
+
+            summary["nodes"] = pipeline_nodes(ml, name)
         echo_json(summary)
         return
-    for key in ("name", "type", "status", "experiment_name", "primary_metric", "best_child_run_id",
-                "best_algorithm", "best_score", "error", "registered_model"):  # fmt: skip
+    for key in (
+        "name",
+        "type",
+        "status",
+        "experiment_name",
+        "primary_metric",
+        "best_child_run_id",
+        "best_algorithm",
+        "best_score",
+        "error",
+        "registered_model",
+    ):
         if summary.get(key) not in (None, "", {}):
             click.echo(f"{key:<18} {summary[key]}")
-    if ml.backend == "local" and summary.get("status") == "Completed":
+    if pipeline:
+        from automl_local.cli._pipeline import echo_pipeline_nodes
+
+        echo_pipeline_nodes(ml, name)
+    elif ml.backend == "local" and summary.get("status") == "Completed":
         _print_final(ml, name, header=False)
 
 
@@ -158,8 +184,10 @@ def list_cmd(max_results: int, output: str) -> None:
     for r in rows:
         score = r.get("best_score")
         shown = f"{score:.4f}" if isinstance(score, float) else ""
-        click.echo(f"{r['name']:<34} {r.get('type', ''):<9} {r.get('status', ''):<10} "
-                   f"{(r.get('best_algorithm') or ''):<20} {shown}")  # fmt: skip
+        click.echo(
+            f"{r['name']:<34} {r.get('type', ''):<9} {r.get('status', ''):<10} "
+            f"{(r.get('best_algorithm') or ''):<20} {shown}"
+        )
 
 
 @job.command("cancel")
@@ -207,12 +235,21 @@ def _summary(ml: Any, entity: Any) -> dict[str, Any]:
         out["warnings"] = record.get("warnings") or []
         result = ml.jobs.result(entity.name) if out["type"] == "automl" else None
         if result:
-            for key in ("primary_metric", "best_child_run_id", "best_algorithm", "best_score",
-                        "registered_model", "validation", "stop_reason", "duration_seconds",
-                        "test_metrics"):  # fmt: skip
+            for key in (
+                "primary_metric",
+                "best_child_run_id",
+                "best_algorithm",
+                "best_score",
+                "registered_model",
+                "validation",
+                "stop_reason",
+                "duration_seconds",
+                "test_metrics",
+            ):
                 if key in result:
                     out[key] = result[key]
-        out["outputs"] = {"best_model": f"azureml://jobs/{entity.name}/outputs/best_model"}
+        if out["type"] == "automl":  # a pipeline's outputs are its own (in its record)
+            out["outputs"] = {"best_model": f"azureml://jobs/{entity.name}/outputs/best_model"}
     return out
 
 
@@ -260,7 +297,10 @@ class _ProgressView:
                 else event["status"]
             )
             detail = f"  ({event['error'][:80]})" if event.get("error") else ""
-            line = f"trial {event['trial']:>3}  {event['algorithm']:<22} {shown:<10} {event['seconds']:>7.1f}s{detail}"  # fmt: skip
+            line = (
+                f"trial {event['trial']:>3}  {event['algorithm']:<22} {shown:<10} "
+                f"{event['seconds']:>7.1f}s{detail}"
+            )
             self._progress(line, event)
         elif kind == "status":
             self._line(
@@ -303,8 +343,10 @@ def _print_final(ml: Any, name: str, header: bool = True) -> None:
     if not result:
         return
     if header:
-        click.echo(f"\nJob {name} {result['status']} in {result.get('duration_seconds', 0):.0f}s "
-                   f"(stopped by {result.get('stop_reason')})")  # fmt: skip
+        click.echo(
+            f"\nJob {name} {result['status']} in {result.get('duration_seconds', 0):.0f}s "
+            f"(stopped by {result.get('stop_reason')})"
+        )
     click.echo(f"\nLeaderboard ({result['primary_metric']}, {result['validation']}):")
     click.echo(f"  {'RANK':<5} {'RUN':<38} {'ALGORITHM':<22} {'SCORE':<9} {'SECONDS':>8}")
     for row in result.get("leaderboard", [])[:10]:
@@ -312,7 +354,10 @@ def _print_final(ml: Any, name: str, header: bool = True) -> None:
         shown = (
             f"{score:.4f}" if isinstance(score, float) and not math.isnan(score) else row["status"]
         )
-        click.echo(f"  {row['rank']:<5} {row['run_id']:<38} {row['algorithm']:<22} {shown:<9} {row['seconds']:>8.1f}")  # fmt: skip
+        click.echo(
+            f"  {row['rank']:<5} {row['run_id']:<38} {row['algorithm']:<22} {shown:<9} "
+            f"{row['seconds']:>8.1f}"
+        )
     importance = result.get("feature_importance") or []
     if importance:
         click.echo("\nTop features (permutation importance on validation rows):")
@@ -322,7 +367,9 @@ def _print_final(ml: Any, name: str, header: bool = True) -> None:
         metric = result["primary_metric"]
         click.echo(f"\nTest {metric}: {result['test_metrics'].get(metric, float('nan')):.4f}")
     reg = result.get("registered_model") or {}
-    click.echo(f"\nBest model: {result['best_child_run_id']} ({result['best_algorithm']}), "
-               f"{result['primary_metric']} {result['best_score']:.4f}")  # fmt: skip
+    click.echo(
+        f"\nBest model: {result['best_child_run_id']} ({result['best_algorithm']}), "
+        f"{result['primary_metric']} {result['best_score']:.4f}"
+    )
     click.echo(f"Registered model: {reg.get('name')}:{reg.get('version')}")
     click.echo(f"Job output: azureml://jobs/{name}/outputs/best_model")

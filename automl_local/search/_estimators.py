@@ -144,11 +144,27 @@ class LightGBM(Estimator):
 
     def portfolio(self, n_rows: int) -> list[dict[str, Any]]:
         return [
-            {"n_estimators": 100, "learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20,
-             "colsample_bytree": 1.0, "subsample": 1.0, "reg_alpha": 1e-8, "reg_lambda": 1e-8},
-            {"n_estimators": 600, "learning_rate": 0.03, "num_leaves": 24, "min_child_samples": 30,
-             "colsample_bytree": 0.6, "subsample": 0.8, "reg_alpha": 1e-3, "reg_lambda": 1.0},
-        ]  # fmt: skip
+            {
+                "n_estimators": 100,
+                "learning_rate": 0.1,
+                "num_leaves": 31,
+                "min_child_samples": 20,
+                "colsample_bytree": 1.0,
+                "subsample": 1.0,
+                "reg_alpha": 1e-8,
+                "reg_lambda": 1e-8,
+            },
+            {
+                "n_estimators": 600,
+                "learning_rate": 0.03,
+                "num_leaves": 24,
+                "min_child_samples": 30,
+                "colsample_bytree": 0.6,
+                "subsample": 0.8,
+                "reg_alpha": 1e-3,
+                "reg_lambda": 1.0,
+            },
+        ]
 
     def build(self, params: dict[str, Any], *, n_jobs: int, seed: int, n_classes: int) -> Any:
         from lightgbm import LGBMClassifier
@@ -182,9 +198,17 @@ class XGBoostClassifier(Estimator):
 
     def portfolio(self, n_rows: int) -> list[dict[str, Any]]:
         return [
-            {"n_estimators": 400, "learning_rate": 0.05, "max_depth": 5, "min_child_weight": 1.0,
-             "subsample": 0.8, "colsample_bytree": 0.7, "reg_alpha": 1e-8, "reg_lambda": 1.0},
-        ]  # fmt: skip
+            {
+                "n_estimators": 400,
+                "learning_rate": 0.05,
+                "max_depth": 5,
+                "min_child_weight": 1.0,
+                "subsample": 0.8,
+                "colsample_bytree": 0.7,
+                "reg_alpha": 1e-8,
+                "reg_lambda": 1.0,
+            },
+        ]
 
     def build(self, params: dict[str, Any], *, n_jobs: int, seed: int, n_classes: int) -> Any:
         from xgboost import XGBClassifier

@@ -99,9 +99,11 @@ def prepare(settings: JobSettings) -> PreparedData:
     _check_validation_options(s)
     train = _read(s.training_data, "training_data")
     check_training_frame(
-        train, s.target_column_name, weight_column=s.weight_column_name,
+        train,
+        s.target_column_name,
+        weight_column=s.weight_column_name,
         cv_split_columns=s.cv_split_column_names,
-    )  # fmt: skip
+    )
     notes: list[str] = []
     n_train = len(train)
     valid = None

@@ -32,8 +32,13 @@ log = logging.getLogger(__name__)
 
 EARLY_TERMINATION_PATIENCE = 20
 # Portfolio order: the fastest strong model first, so a first score comes in seconds.
-_PORTFOLIO_ORDER = ["LightGBM", "LogisticRegression", "XGBoostClassifier", "RandomForest",
-                    "ExtremeRandomTrees"]  # fmt: skip
+_PORTFOLIO_ORDER = [
+    "LightGBM",
+    "LogisticRegression",
+    "XGBoostClassifier",
+    "RandomForest",
+    "ExtremeRandomTrees",
+]
 
 
 @dataclass
@@ -84,9 +89,13 @@ def _open_study(journal: Path, name: str, seed: int, parallel: bool) -> Any:
         )
         pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
         study = optuna.create_study(
-            study_name=name, storage=storage, direction="maximize", sampler=sampler,
-            pruner=pruner, load_if_exists=True,
-        )  # fmt: skip
+            study_name=name,
+            storage=storage,
+            direction="maximize",
+            sampler=sampler,
+            pruner=pruner,
+            load_if_exists=True,
+        )
     # Trials a killed run left RUNNING can never finish: fail them so numbering goes on.
     from optuna.trial import TrialState
 
@@ -130,21 +139,28 @@ def _previous_records(study: Any, trial_dir: Path) -> list[TrialRecord]:
         }.get(t.state, t.user_attrs.get("status", "Failed"))
         records.append(
             TrialRecord(
-                number=t.number, algorithm=algo, params=_strip(algo, t.params), status=status,
+                number=t.number,
+                algorithm=algo,
+                params=_strip(algo, t.params),
+                status=status,
                 score=float(t.value) if t.value is not None else float("nan"),
                 seconds=float(t.user_attrs.get("seconds", 0.0)),
                 fit_seconds=float(t.user_attrs.get("fit_seconds", 0.0)),
                 error=t.user_attrs.get("error", ""),
                 oof_path=str(oof) if oof.exists() else "",
             )
-        )  # fmt: skip
+        )
     return records
 
 
 def _stop_reason(
-    limits: SearchLimits, records: list[TrialRecord], running: int, best: float, last_gain: int,
+    limits: SearchLimits,
+    records: list[TrialRecord],
+    running: int,
+    best: float,
+    last_gain: int,
     should_stop: Callable[[], bool],
-) -> str:  # fmt: skip
+) -> str:
     """Why the search must stop asking for trials now ('' to go on)."""
     ok = [r for r in records if r.ok]
     now = time.monotonic()
@@ -245,8 +261,9 @@ def run_search(
                         why = (
                             f"stopped after trial_timeout_minutes "
                             f"({limits.trial_timeout / 60:.2f} min)"
-                            if over else "stopped at the job's timeout_minutes"
-                        )  # fmt: skip
+                            if over
+                            else "stopped at the job's timeout_minutes"
+                        )
                         finish(worker, "TimedOut", error=why)
                     continue
                 try:

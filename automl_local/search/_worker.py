@@ -36,7 +36,7 @@ import numpy as np
 from automl_local import metrics
 from automl_local.search._estimators import ESTIMATORS
 
-__all__ = ["SharedData", "Worker", "warm_up"]
+__all__ = ["SharedData", "Worker", "allow_fork", "warm_up"]
 
 
 @dataclass
@@ -121,16 +121,27 @@ def _serve(conn: Connection) -> None:
             conn.send(("error", detail, traceback.format_exc()))
 
 
+# LightGBM and XGBoost each bring an OpenMP runtime; with both loaded, spinning threads
+# starve each other (measured: a 0.2 s fit took 2.4 s with 2 threads). Set before any
+# worker starts, forked or from the forkserver: OpenMP reads it when it first runs.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 _PRELOAD = ["automl_local.search._worker", "lightgbm"]  # xgboost: ~1 s more; loaded on demand
 
 
 def _context() -> Any:
-    # LightGBM and XGBoost each bring an OpenMP runtime; with both loaded, spinning
-    # threads starve each other (measured: a 0.2 s fit took 2.4 s with 2 threads).
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(_PRELOAD)
     return ctx
+
+
+_FORK_SAFE = False
+
+
+def allow_fork() -> None:
+    """Declare that this process has not run OpenMP code yet (a fresh job process)."""
+    global _FORK_SAFE
+    _FORK_SAFE = True
 
 
 def warm_up() -> None:
@@ -149,10 +160,10 @@ class Worker:
     """
 
     def __init__(self, shared: SharedData | None = None, *, fork: bool = False) -> None:
-        # ``fork`` is instant but only safe before this process has used OpenMP (see
-        # the module docstring): the job's first workers are forked at its very start;
-        # replacements come from the forkserver.
-        ctx = mp.get_context("fork") if fork else _context()
+        # ``fork`` is instant but only safe before this process has used OpenMP (see the
+        # module docstring): only a job process that declared it (``allow_fork``) forks
+        # its first workers; everything else, and every replacement, uses the forkserver.
+        ctx = mp.get_context("fork") if fork and _FORK_SAFE else _context()
         self.conn, child = ctx.Pipe()
         # Not a daemon: scikit-learn's joblib refuses to parallelise inside daemons. A worker
         # whose parent dies gets EOF on its pipe and exits by itself.

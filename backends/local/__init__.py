@@ -21,7 +21,9 @@ class LocalClient(BaseClient):
 
     backend = "local"
 
-    def __init__(self, workspace: str | os.PathLike[str] | Workspace | None = None, **_: Any) -> None:
+    def __init__(
+        self, workspace: str | os.PathLike[str] | Workspace | None = None, **_: Any
+    ) -> None:
         self.workspace = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
 
     def __repr__(self) -> str:
@@ -56,6 +58,18 @@ class LocalClient(BaseClient):
         from backends.local._deployments import LocalOnlineDeploymentOperations
 
         return LocalOnlineDeploymentOperations(self)
+
+    @cached_property
+    def batch_endpoints(self) -> Any:
+        from backends.local._batch import LocalBatchEndpointOperations
+
+        return LocalBatchEndpointOperations(self)
+
+    @cached_property
+    def batch_deployments(self) -> Any:
+        from backends.local._batch import LocalBatchDeploymentOperations
+
+        return LocalBatchDeploymentOperations(self)
 
     @cached_property
     def schedules(self) -> Any:

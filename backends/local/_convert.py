@@ -7,8 +7,6 @@ warning that says it is ignored here. Nothing is dropped silently.
 
 from __future__ import annotations
 
-import re
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,7 @@ from automl_local.settings import (
     normalize_metric,
 )
 
-__all__ = ["AZURE_ONLY_FIELDS", "generate_job_name", "settings_from_job"]
+__all__ = ["AZURE_ONLY_FIELDS", "job_from_settings", "settings_from_job"]
 
 # Fields that configure Azure's compute or service: accepted, ignored locally, with a warning.
 AZURE_ONLY_FIELDS = {
@@ -35,29 +33,6 @@ AZURE_ONLY_FIELDS = {
     "training.ensemble_model_download_timeout": "models are local files",
     "log_verbosity": "see --verbose",
 }
-
-_ADJECTIVES = ["amber", "brave", "calm", "dreamy", "eager", "frosty", "gentle", "happy", "icy",
-               "jolly", "keen", "lively", "mellow", "nifty", "olive", "plucky", "quiet", "rosy",
-               "sunny", "tidy", "upbeat", "vivid", "witty", "zesty"]  # fmt: skip
-_NOUNS = ["apple", "badger", "cactus", "dolphin", "engine", "falcon", "garden", "harbor", "island",
-          "jelly", "kettle", "lamp", "magnet", "needle", "orange", "pepper", "quill", "river",
-          "spoon", "tiger", "umbrella", "violin", "walrus", "yacht"]  # fmt: skip
-JOB_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]{0,254}$")
-
-
-def generate_job_name() -> str:
-    """Azure-style random job names (``quirky_lamp_x7bz2m1k``)."""
-    tail = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(8))
-    return f"{secrets.choice(_ADJECTIVES)}_{secrets.choice(_NOUNS)}_{tail}"
-
-
-def check_job_name(name: str) -> str:
-    if not JOB_NAME_RE.match(name):
-        raise ConfigError(
-            f"job name {name!r} is not valid: use letters, digits, '_' and '-', starting with a "
-            "letter or digit, at most 255 characters."
-        )
-    return name
 
 
 def _input_path(value: Any, field: str, base_dir: Path | None, resolve: Any) -> str | None:
@@ -111,15 +86,21 @@ def settings_from_job(
             ("enable_onnx_compatible_models", "ONNX export is not emulated"),
         ):
             if getattr(training, flag, None):
-                raise ConfigError(f"training.{flag}: true is not supported locally ({why}); "
-                                  "remove it, or run with --backend azure.")  # fmt: skip
+                raise ConfigError(
+                    f"training.{flag}: true is not supported locally ({why}); "
+                    "remove it, or run with --backend azure."
+                )
     feat = job.featurization
     if feat is not None and getattr(feat, "enable_dnn_featurization", None):
-        raise ConfigError("featurization.enable_dnn_featurization: true is not supported locally; "
-                          "remove it, or run with --backend azure.")  # fmt: skip
+        raise ConfigError(
+            "featurization.enable_dnn_featurization: true is not supported locally; "
+            "remove it, or run with --backend azure."
+        )
     if feat is not None and getattr(feat, "dataset_language", None):
-        warnings.append("featurization.dataset_language is ignored locally (text is tokenised "
-                        "by whitespace for TF-IDF).")  # fmt: skip
+        warnings.append(
+            "featurization.dataset_language is ignored locally (text is tokenised "
+            "by whitespace for TF-IDF)."
+        )
 
     lim = job.limits
     limits = LimitSettings()
@@ -129,22 +110,42 @@ def settings_from_job(
             max_trials=lim.max_trials,
             trial_timeout_minutes=lim.trial_timeout_minutes,
             exit_score=lim.exit_score,
-            enable_early_termination=True if lim.enable_early_termination is None else bool(lim.enable_early_termination),
+            enable_early_termination=True
+            if lim.enable_early_termination is None
+            else bool(lim.enable_early_termination),
             max_concurrent_trials=lim.max_concurrent_trials or 1,
             max_cores_per_trial=lim.max_cores_per_trial,
-        )  # fmt: skip
+        )
     train_settings = TrainingSettings()
     if training is not None:
         stack = training.stack_ensemble_settings
         train_settings = TrainingSettings(
-            allowed_training_algorithms=[canonical_algorithm(a) for a in training.allowed_training_algorithms] if training.allowed_training_algorithms else None,
-            blocked_training_algorithms=[canonical_algorithm(a) for a in training.blocked_training_algorithms] if training.blocked_training_algorithms else None,
-            enable_vote_ensemble=True if training.enable_vote_ensemble is None else bool(training.enable_vote_ensemble),
-            enable_stack_ensemble=True if training.enable_stack_ensemble is None else bool(training.enable_stack_ensemble),
-            enable_model_explainability=True if training.enable_model_explainability is None else bool(training.enable_model_explainability),
-            stack_meta_learner_type=None if stack is None or _enum_value(stack.stack_meta_learner_type) in (None, "None") else str(_enum_value(stack.stack_meta_learner_type)),
-            stack_meta_learner_train_percentage=None if stack is None else stack.stack_meta_learner_train_percentage,
-        )  # fmt: skip
+            allowed_training_algorithms=[
+                canonical_algorithm(a) for a in training.allowed_training_algorithms
+            ]
+            if training.allowed_training_algorithms
+            else None,
+            blocked_training_algorithms=[
+                canonical_algorithm(a) for a in training.blocked_training_algorithms
+            ]
+            if training.blocked_training_algorithms
+            else None,
+            enable_vote_ensemble=True
+            if training.enable_vote_ensemble is None
+            else bool(training.enable_vote_ensemble),
+            enable_stack_ensemble=True
+            if training.enable_stack_ensemble is None
+            else bool(training.enable_stack_ensemble),
+            enable_model_explainability=True
+            if training.enable_model_explainability is None
+            else bool(training.enable_model_explainability),
+            stack_meta_learner_type=None
+            if stack is None or _enum_value(stack.stack_meta_learner_type) in (None, "None")
+            else str(_enum_value(stack.stack_meta_learner_type)),
+            stack_meta_learner_train_percentage=None
+            if stack is None
+            else stack.stack_meta_learner_train_percentage,
+        )
     featurization = FeaturizationSettings()
     if feat is not None:
         imputer: dict[str, str] = {}
@@ -159,8 +160,10 @@ def settings_from_job(
                 strategy = (t.parameters or {}).get("strategy")
                 extra = set(t.parameters or {}) - {"strategy"}
                 if extra:
-                    raise ConfigError(f"featurization.transformer_params.imputer parameters "
-                                      f"{sorted(extra)} are not supported; only strategy is.")  # fmt: skip
+                    raise ConfigError(
+                        f"featurization.transformer_params.imputer parameters "
+                        f"{sorted(extra)} are not supported; only strategy is."
+                    )
                 for col in t.fields or []:
                     imputer[col] = str(strategy)
         featurization = FeaturizationSettings(
@@ -228,24 +231,34 @@ def job_from_settings(s: JobSettings) -> Any:
     )
     lim = s.limits
     job.set_limits(
-        timeout_minutes=lim.timeout_minutes, max_trials=lim.max_trials,
-        trial_timeout_minutes=lim.trial_timeout_minutes, exit_score=lim.exit_score,
+        timeout_minutes=lim.timeout_minutes,
+        max_trials=lim.max_trials,
+        trial_timeout_minutes=lim.trial_timeout_minutes,
+        exit_score=lim.exit_score,
         enable_early_termination=lim.enable_early_termination,
-        max_concurrent_trials=lim.max_concurrent_trials, max_cores_per_trial=lim.max_cores_per_trial,
-    )  # fmt: skip
+        max_concurrent_trials=lim.max_concurrent_trials,
+        max_cores_per_trial=lim.max_cores_per_trial,
+    )
     t = s.training
     job.set_training(
         allowed_training_algorithms=t.allowed_training_algorithms,
         blocked_training_algorithms=t.blocked_training_algorithms,
-        enable_vote_ensemble=t.enable_vote_ensemble, enable_stack_ensemble=t.enable_stack_ensemble,
+        enable_vote_ensemble=t.enable_vote_ensemble,
+        enable_stack_ensemble=t.enable_stack_ensemble,
         enable_model_explainability=t.enable_model_explainability,
-    )  # fmt: skip
+    )
     f = s.featurization
     job.set_featurization(
         mode=f.mode,
         blocked_transformers=f.blocked_transformers or None,
         column_name_and_types=f.column_name_and_types or None,
-        transformer_params={"imputer": [ColumnTransformer(fields=[c], parameters={"strategy": v})
-                                        for c, v in f.imputer.items()]} if f.imputer else None,
-    )  # fmt: skip
+        transformer_params={
+            "imputer": [
+                ColumnTransformer(fields=[c], parameters={"strategy": v})
+                for c, v in f.imputer.items()
+            ]
+        }
+        if f.imputer
+        else None,
+    )
     return job

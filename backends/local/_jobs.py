@@ -29,7 +29,8 @@ from automl_local.exceptions import (
 )
 from automl_local.settings import JobSettings
 from backends.base import LocalPoller
-from backends.local._convert import check_job_name, generate_job_name, settings_from_job
+from backends.local._convert import settings_from_job
+from backends.local._names import check_job_name, generate_job_name
 
 __all__ = ["LocalJobOperations", "pid_alive", "yaml_folder"]
 
@@ -101,9 +102,13 @@ class LocalJobOperations:
         warnings: list[str] = []
         base_dir = yaml_folder(job)
         settings = settings_from_job(
-            job, name=name, base_dir=base_dir, resolve_path=self._resolve, warnings=warnings,
+            job,
+            name=name,
+            base_dir=base_dir,
+            resolve_path=self._resolve,
+            warnings=warnings,
             seed=int(kwargs.get("seed", 0)),
-        )  # fmt: skip
+        )
         if not skip_validation:
             from automl_local.engine import validate_settings
 
@@ -128,28 +133,53 @@ class LocalJobOperations:
 
         return resolve_input_path(self._client, path, base_dir)
 
-    def _start(self, settings: JobSettings, previous: dict | None, warnings: list[str],
-               description: str | None) -> Any:  # fmt: skip
+    def _start(
+        self,
+        settings: JobSettings,
+        previous: dict | None,
+        warnings: list[str],
+        description: str | None,
+    ) -> Any:
         name = settings.name
         job_dir = self._ws.job_dir(name)
         job_dir.mkdir(parents=True, exist_ok=True)
         (job_dir / "spec.json").write_text(json.dumps(settings.to_dict(), indent=2, default=str))
         now = time.time()
         record = {
-            "name": name, "type": "automl", "task": "classification", "status": "Starting",
-            "experiment_name": settings.experiment_name, "display_name": settings.display_name,
-            "description": description, "tags": settings.tags, "warnings": warnings,
-            "created_at": (previous or {}).get("created_at", now), "submitted_at": now,
-            "attempts": (previous or {}).get("attempts", 0), "error": "", "pid": None,
-        }  # fmt: skip
+            "name": name,
+            "type": "automl",
+            "task": "classification",
+            "status": "Starting",
+            "experiment_name": settings.experiment_name,
+            "display_name": settings.display_name,
+            "description": description,
+            "tags": settings.tags,
+            "warnings": warnings,
+            "created_at": (previous or {}).get("created_at", now),
+            "submitted_at": now,
+            "attempts": (previous or {}).get("attempts", 0),
+            "error": "",
+            "pid": None,
+        }
         self._ws.catalogue.put("job", name, record)
         log = open(job_dir / "runner.log", "ab")  # noqa: SIM115 - handed to the child
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "automl_local.runner", "--workspace", str(self._ws.root), "--job", name],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, cwd=str(self._ws.root),
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    "-m",
+                    "automl_local.runner",
+                    "--workspace",
+                    str(self._ws.root),
+                    "--job",
+                    name,
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=str(self._ws.root),
+            )
         finally:
             log.close()
         self._ws.catalogue.update("job", name, {"pid": proc.pid})
@@ -167,8 +197,10 @@ class LocalJobOperations:
         if status in TERMINAL or record.get("type") != "automl":
             return status
         if record.get("pid") and not pid_alive(record["pid"]):
-            err = ("the job process ended without finishing (killed?). Resume it with "
-                   f"`automl-local job resume --name {record['name']}`.")  # fmt: skip
+            err = (
+                "the job process ended without finishing (killed?). Resume it with "
+                f"`automl-local job resume --name {record['name']}`."
+            )
             self._ws.catalogue.update(
                 "job", record["name"], {"status": "Failed", "error": err, "pid": None}
             )
@@ -291,7 +323,11 @@ class LocalJobOperations:
                     os.killpg(int(pid), signal.SIGKILL)
             record = self._record(name)
             if record["status"] not in TERMINAL:
-                self._ws.catalogue.update("job", name, {"status": "Canceled", "error": "canceled by request", "pid": None})  # fmt: skip
+                self._ws.catalogue.update(
+                    "job",
+                    name,
+                    {"status": "Canceled", "error": "canceled by request", "pid": None},
+                )
             return None
 
         return LocalPoller(cancel)
@@ -321,7 +357,7 @@ class LocalJobOperations:
         download_path: str | os.PathLike[str] = ".",
         output_name: str | None = None,
         all: bool = False,
-    ) -> None:  # noqa: A002 - Azure's name
+    ) -> None:
         """Azure's layout: ``named-outputs/<output>/`` and ``artifacts/``."""
         target = Path(download_path)
         if output_name or all:
@@ -335,7 +371,13 @@ class LocalJobOperations:
             job_dir = self._ws.job_dir(name)
             dst = target / "artifacts" / "outputs"
             dst.mkdir(parents=True, exist_ok=True)
-            for f in ("guardrails.json", "featurization_summary.json", "leaderboard.json", "result.json", "feature_importance.json"):  # fmt: skip
+            for f in (
+                "guardrails.json",
+                "featurization_summary.json",
+                "leaderboard.json",
+                "result.json",
+                "feature_importance.json",
+            ):
                 if (job_dir / f).exists():
                     shutil.copy2(job_dir / f, dst / f)
 
@@ -343,8 +385,13 @@ class LocalJobOperations:
         from azure.ai.ml.entities._validation import ValidationResultBuilder
 
         try:
-            settings = settings_from_job(job, name=job.name or "validation", base_dir=yaml_folder(job),
-                                         resolve_path=self._resolve, warnings=[])  # fmt: skip
+            settings = settings_from_job(
+                job,
+                name=job.name or "validation",
+                base_dir=yaml_folder(job),
+                resolve_path=self._resolve,
+                warnings=[],
+            )
             from automl_local.engine import validate_settings
 
             validate_settings(settings)
@@ -386,7 +433,11 @@ def _print_event(event: dict[str, Any]) -> None:
         shown = (
             f"{score:.4f}" if isinstance(score, float) and score == score else event.get("status")
         )
-        print(f"trial {event['trial']:>3} {event['algorithm']:<22} {shown}  best {event.get('best', float('nan')):.4f}", flush=True)  # fmt: skip
+        print(
+            f"trial {event['trial']:>3} {event['algorithm']:<22} {shown}  "
+            f"best {event.get('best', float('nan')):.4f}",
+            flush=True,
+        )
     elif kind == "status":
         print(
             f"Status: {event['status']}" + (f" ({event['error']})" if event.get("error") else ""),

@@ -151,7 +151,9 @@ def prepare_pipeline(
         )
     for name, value in (data.get("inputs") or {}).items():
         if isinstance(value, dict) and value.get("path") is not None:
-            value["path"] = local_input_path(client, str(value["path"]), base_dir, f"input {name!r}")
+            value["path"] = local_input_path(
+                client, str(value["path"]), base_dir, f"input {name!r}"
+            )
     store = client.workspace.root / "snapshots"
     for node_name, body in (data.get("jobs") or {}).items():
         if body.get("compute"):

@@ -58,7 +58,7 @@ def submit_pipeline(
     description: str | None = None,
 ) -> Any:
     """``jobs.create_or_update`` for a ``PipelineJob``: check, store, start; return the entity."""
-    from backends.local._convert import check_job_name, generate_job_name
+    from backends.local._names import check_job_name, generate_job_name
 
     name = check_job_name(job.name or generate_job_name())
     if client.workspace.catalogue.get("job", name) is not None:
@@ -95,7 +95,7 @@ def start_pipeline(
     Returns the ``PipelineJob`` entity, or with ``as_entity=False`` the job
     record (the control plane answers with it, without loading azure-ai-ml).
     """
-    from backends.local._convert import check_job_name, generate_job_name
+    from backends.local._names import check_job_name, generate_job_name
 
     ws = client.workspace
     name = check_job_name(name or generate_job_name())
@@ -359,7 +359,11 @@ def cancel_pipeline(client: Any, name: str) -> None:
 
 
 def pipeline_output_path(client: Any, name: str, output_name: str) -> Path:
-    """The local folder (or file) of a pipeline output, once the run produced it."""
+    """The local folder of a pipeline output, once the run produced it.
+
+    For a ``uri_file`` output it is the folder holding the file, so
+    ``jobs.download`` gives Azure's ``named-outputs/<output>/<file>`` layout.
+    """
     record = live_record(client, name)
     outputs = record.get("outputs") or {}
     if output_name not in outputs:
@@ -380,4 +384,5 @@ def pipeline_output_path(client: Any, name: str, output_name: str) -> Path:
             f"pipeline job {name!r} has no output {output_name!r}; its outputs are: "
             f"{', '.join(sorted(declared)) or 'none'}.{child_hint}"
         )
-    return Path(outputs[output_name])
+    path = Path(outputs[output_name])
+    return path.parent if path.is_file() else path

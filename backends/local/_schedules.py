@@ -106,7 +106,15 @@ def _job_payload(client: Any, create_job: Any) -> dict[str, Any]:
             )
         base_dir = Path(getattr(create_job, "base_path", None) or os.getcwd())
         client.jobs.validate(create_job, raise_on_failure=True)
-        return {"kind": "automl", "job": create_job._to_dict(), "base_dir": str(base_dir)}
+        try:
+            dumped = create_job._to_dict()
+        except Exception as exc:  # azure-ai-ml's schema (e.g. Azure wants mltable inputs)
+            message = " ".join(str(exc).split())
+            raise ConfigError(
+                f"create_job cannot be stored as Azure's job YAML: {message}. A scheduled AutoML "
+                "job needs mltable inputs (an MLTable folder or azureml:<asset>@latest)."
+            ) from None
+        return {"kind": "automl", "job": dumped, "base_dir": str(base_dir)}
     raise ConfigError(
         f"create_job must be a job entity, a job YAML or an existing job name, got "
         f"{type(create_job).__name__}."
@@ -237,7 +245,7 @@ class LocalScheduleOperations:
                 f"{type(schedule).__name__} (monitor schedules are not emulated)."
             )
         name = str(schedule.name or "")
-        from backends.local._convert import check_job_name
+        from backends.local._names import check_job_name
 
         check_job_name(name)
         if schedule.trigger is None:

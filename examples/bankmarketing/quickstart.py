@@ -45,8 +45,11 @@ def main(argv: list[str] | None = None) -> int:
             args.backend, **({"workspace": args.workspace} if args.backend == "local" else {})
         )
 
-        step("1. AutoML classification job", "automl-local job create --file examples/bankmarketing/automl-job.yml "
-             f"--set limits.timeout_minutes={args.timeout_minutes:g} --stream")  # fmt: skip
+        step(
+            "1. AutoML classification job",
+            "automl-local job create --file examples/bankmarketing/automl-job.yml "
+            f"--set limits.timeout_minutes={args.timeout_minutes:g} --stream",
+        )
         job = load_job(
             HERE / "automl-job.yml",
             params_override=[{"limits.timeout_minutes": args.timeout_minutes}],
@@ -58,8 +61,11 @@ def main(argv: list[str] | None = None) -> int:
             _print_final(ml, returned.name)
         print(f"(job took {time.monotonic() - t0:.0f}s)")
 
-        step("2. Register the best model", f"automl-local model create --name {MODEL} --type mlflow_model "
-             f"--path azureml://jobs/{returned.name}/outputs/best_model")  # fmt: skip
+        step(
+            "2. Register the best model",
+            f"automl-local model create --name {MODEL} --type mlflow_model "
+            f"--path azureml://jobs/{returned.name}/outputs/best_model",
+        )
         model = ml.models.create_or_update(
             Model(
                 name=MODEL,
@@ -76,8 +82,11 @@ def main(argv: list[str] | None = None) -> int:
         endpoint = load_online_endpoint(HERE / "endpoint.yml")
         ml.online_endpoints.begin_create_or_update(endpoint).result()
 
-        step("4. Deployment with request logging", "automl-local online-deployment create "
-             "--file examples/bankmarketing/deployment.yml --all-traffic")  # fmt: skip
+        step(
+            "4. Deployment with request logging",
+            "automl-local online-deployment create "
+            "--file examples/bankmarketing/deployment.yml --all-traffic",
+        )
         deployment = load_online_deployment(HERE / "deployment.yml")
         deployment.model = f"azureml:{MODEL}:{model.version}"
         t1 = time.monotonic()
@@ -88,19 +97,25 @@ def main(argv: list[str] | None = None) -> int:
         live = ml.online_endpoints.get(ENDPOINT)
         print(f"scoring URI : {live.scoring_uri}")
         print(
-            f"swagger     : {live.openapi_uri}   (Swagger UI: {live.scoring_uri.rsplit('/', 1)[0]}/docs)"
+            f"swagger     : {live.openapi_uri}   "
+            f"(Swagger UI: {live.scoring_uri.rsplit('/', 1)[0]}/docs)"
         )
         print(f"keys        : automl-local online-endpoint get-credentials --name {ENDPOINT}")
 
-        step("5. Invoke with two rows", f"automl-local online-endpoint invoke --name {ENDPOINT} "
-             "--request-file examples/bankmarketing/sample-request.json")  # fmt: skip
+        step(
+            "5. Invoke with two rows",
+            f"automl-local online-endpoint invoke --name {ENDPOINT} "
+            "--request-file examples/bankmarketing/sample-request.json",
+        )
         print(
             ml.online_endpoints.invoke(
                 endpoint_name=ENDPOINT, request_file=str(HERE / "sample-request.json")
             )
         )
-        print(f"\nRequest log : automl-local online-deployment get-logs --name {deployment.name} "
-              f"--endpoint-name {ENDPOINT} --lines 5")  # fmt: skip
+        print(
+            f"\nRequest log : automl-local online-deployment get-logs --name {deployment.name} "
+            f"--endpoint-name {ENDPOINT} --lines 5"
+        )
         print(f"Consume     : python examples/bankmarketing/consume.py --endpoint-name {ENDPOINT}")
         print("Benchmark   : bash examples/bankmarketing/benchmark.sh   (Apache Bench)")
         print("              make bench-scoring                         (vs mlflow models serve)")

@@ -19,23 +19,77 @@ def run(args, capsys):
 def test_create_stream_show_list_download(tmp_path, tiny_job_yaml):
     ws = str(tmp_path / "ws")
     proc = subprocess.run(
-        [sys.executable, "-m", "automl_local.cli", "job", "create", "--file", str(tiny_job_yaml),
-         "--set", "limits.max_trials=3", "--name", "cli_job", "--stream", "-w", ws],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "automl_local.cli",
+            "job",
+            "create",
+            "--file",
+            str(tiny_job_yaml),
+            "--set",
+            "limits.max_trials=3",
+            "--name",
+            "cli_job",
+            "--stream",
+            "-w",
+            ws,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Leaderboard (AUC_weighted" in proc.stdout
     assert "Registered model: azureml_cli_job_output_mlflow_log_model:1" in proc.stdout
     assert "Data guardrails" in proc.stdout
-    show = subprocess.run([sys.executable, "-m", "automl_local.cli", "job", "show", "-n", "cli_job", "-w", ws, "-o", "json"],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    show = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "automl_local.cli",
+            "job",
+            "show",
+            "-n",
+            "cli_job",
+            "-w",
+            ws,
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     summary = json.loads(show.stdout)
     assert summary["status"] == "Completed" and summary["best_child_run_id"].startswith("cli_job_")
-    listed = subprocess.run([sys.executable, "-m", "automl_local.cli", "job", "list", "-w", ws],
-                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    listed = subprocess.run(
+        [sys.executable, "-m", "automl_local.cli", "job", "list", "-w", ws],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "cli_job" in listed.stdout and "Completed" in listed.stdout
-    dl = subprocess.run([sys.executable, "-m", "automl_local.cli", "job", "download", "-n", "cli_job", "--output-name",
-                         "best_model", "-p", str(tmp_path / "dl"), "-w", ws], capture_output=True, text=True, timeout=120)  # fmt: skip
+    dl = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "automl_local.cli",
+            "job",
+            "download",
+            "-n",
+            "cli_job",
+            "--output-name",
+            "best_model",
+            "-p",
+            str(tmp_path / "dl"),
+            "-w",
+            ws,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert dl.returncode == 0 and (tmp_path / "dl/named-outputs/best_model/MLmodel").exists()
 
 

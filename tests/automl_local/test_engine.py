@@ -29,13 +29,18 @@ def finished(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("engine")
     ws = Workspace(tmp_path / "ws")
     events = []
-    s = _job(tmp_path, "bin_job", limits=LimitSettings(max_trials=5, timeout_minutes=3))
+    s = _job(
+        tmp_path,
+        "bin_job",
+        display_name="A display name",
+        limits=LimitSettings(max_trials=5, timeout_minutes=3),
+    )
     result = run_job(s, ws, emit=events.append)
     return ws, s, result, events
 
 
 def test_job_completes_with_trials_and_both_ensembles(finished):
-    ws, s, result, events = finished
+    _, _, result, events = finished
     assert result["status"] == "Completed"
     algos = [row["algorithm"] for row in result["leaderboard"]]
     assert len(algos) == 5 and {"VotingEnsemble", "StackEnsemble"} <= set(algos)
@@ -53,6 +58,7 @@ def test_mlflow_layout_matches_azure(finished):
     ws, s, result, _ = finished
     client = MlflowClient(ws.tracking_uri)
     parent = client.get_run(s.name)  # parent run id = job name, as on Azure
+    assert parent.info.run_name == "A display name"
     best = parent.data.tags["automl_best_child_run_id"]
     assert best == result["best_child_run_id"] and best.startswith(f"{s.name}_")
     for i in range(5):
@@ -97,18 +103,31 @@ def test_job_folder_holds_guardrails_summary_and_explanation(finished):
 
 def test_multiclass_job(tmp_path):
     ws = Workspace(tmp_path / "ws")
-    s = _job(tmp_path, "multi", make_frame(300, classes=3), limits=LimitSettings(max_trials=3),
-             training=TrainingSettings(allowed_training_algorithms=["LogisticRegression"],
-                                       enable_stack_ensemble=False))  # fmt: skip
+    s = _job(
+        tmp_path,
+        "multi",
+        make_frame(300, classes=3),
+        limits=LimitSettings(max_trials=3),
+        training=TrainingSettings(
+            allowed_training_algorithms=["LogisticRegression"], enable_stack_ensemble=False
+        ),
+    )
     result = run_job(s, ws, emit=lambda e: None)
     assert result["classes"] == ["high", "low", "mid"]
     assert len(result["leaderboard"]) == 3
 
 
 def test_exit_score_stops_the_search(tmp_path):
-    s = _job(tmp_path, "exit", limits=LimitSettings(max_trials=20, exit_score=0.5),
-             training=TrainingSettings(allowed_training_algorithms=["LogisticRegression"],
-                                       enable_vote_ensemble=False, enable_stack_ensemble=False))  # fmt: skip
+    s = _job(
+        tmp_path,
+        "exit",
+        limits=LimitSettings(max_trials=20, exit_score=0.5),
+        training=TrainingSettings(
+            allowed_training_algorithms=["LogisticRegression"],
+            enable_vote_ensemble=False,
+            enable_stack_ensemble=False,
+        ),
+    )
     result = run_job(s, Workspace(tmp_path / "ws"), emit=lambda e: None)
     assert result["stop_reason"] == "exit_score" and len(result["leaderboard"]) == 1
 
@@ -121,8 +140,13 @@ def test_budget_too_small_for_one_trial(tmp_path):
 
 def test_trial_timeout_stops_runaway_trials(tmp_path):
     frame = make_frame(3000)
-    s = _job(tmp_path, "runaway", frame, limits=LimitSettings(max_trials=2, trial_timeout_minutes=0.001),
-             training=TrainingSettings(allowed_training_algorithms=["RandomForest"]))  # fmt: skip
+    s = _job(
+        tmp_path,
+        "runaway",
+        frame,
+        limits=LimitSettings(max_trials=2, trial_timeout_minutes=0.001),
+        training=TrainingSettings(allowed_training_algorithms=["RandomForest"]),
+    )
     with pytest.raises(BudgetError, match="stopped after trial_timeout_minutes"):
         run_job(s, Workspace(tmp_path / "ws"), emit=lambda e: None)
 
@@ -130,9 +154,16 @@ def test_trial_timeout_stops_runaway_trials(tmp_path):
 def test_predictions_are_reproducible_with_a_seed(tmp_path):
     scores = []
     for i in range(2):
-        s = _job(tmp_path, f"seeded{i}", limits=LimitSettings(max_trials=3),
-                 training=TrainingSettings(allowed_training_algorithms=["LightGBM"],
-                                           enable_vote_ensemble=False, enable_stack_ensemble=False))  # fmt: skip
+        s = _job(
+            tmp_path,
+            f"seeded{i}",
+            limits=LimitSettings(max_trials=3),
+            training=TrainingSettings(
+                allowed_training_algorithms=["LightGBM"],
+                enable_vote_ensemble=False,
+                enable_stack_ensemble=False,
+            ),
+        )
         result = run_job(s, Workspace(tmp_path / f"ws{i}"), emit=lambda e: None)
         scores.append([row["score"] for row in result["leaderboard"]])
     np.testing.assert_allclose(scores[0], scores[1])

@@ -50,9 +50,11 @@ def two_nodes(raw: Path, code: Path) -> dict[str, Any]:
                 {"raw": "uri_file", "tag": "string"},
                 {"clean": "uri_folder"},
                 component_extra={"code": str(code)},
-                inputs={"raw": {"path": "${{parent.inputs.raw}}"},
-                        "tag": {"path": "${{parent.inputs.tag}}"}},
-            ),  # fmt: skip
+                inputs={
+                    "raw": {"path": "${{parent.inputs.raw}}"},
+                    "tag": {"path": "${{parent.inputs.tag}}"},
+                },
+            ),
             "report": _node(
                 "wc -l < ${{inputs.data}}/data.txt > ${{outputs.lines}}",
                 {"data": "uri_folder"},
@@ -142,9 +144,11 @@ def _fail_graph(continue_on_failure: bool) -> dict[str, Any]:
             "bad": _node("echo about to fail && exit 3", {}, {"o": "uri_folder"}),
             "slow": _node("sleep 3 && echo slept > ${{outputs.o}}/x", {}, {"o": "uri_folder"}),
             "after": _node(
-                "ls ${{inputs.x}}", {"x": "uri_folder"}, {},
+                "ls ${{inputs.x}}",
+                {"x": "uri_folder"},
+                {},
                 inputs={"x": {"path": "${{parent.jobs.bad.outputs.o}}"}},
-            ),  # fmt: skip
+            ),
         },
     }
 

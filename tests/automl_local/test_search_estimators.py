@@ -5,9 +5,21 @@ import pytest
 from automl_local.exceptions import ConfigError
 from automl_local.search import ESTIMATORS, canonical_algorithm, resolve_algorithms
 
-AZURE_NAMES = ["LogisticRegression", "SGD", "MultinomialNaiveBayes", "BernoulliNaiveBayes", "SVM",
-               "LinearSVM", "KNN", "DecisionTree", "RandomForest", "ExtremeRandomTrees",
-               "LightGBM", "GradientBoosting", "XGBoostClassifier"]  # fmt: skip
+AZURE_NAMES = [
+    "LogisticRegression",
+    "SGD",
+    "MultinomialNaiveBayes",
+    "BernoulliNaiveBayes",
+    "SVM",
+    "LinearSVM",
+    "KNN",
+    "DecisionTree",
+    "RandomForest",
+    "ExtremeRandomTrees",
+    "LightGBM",
+    "GradientBoosting",
+    "XGBoostClassifier",
+]
 
 
 def test_registry_covers_azure_classification_models():
@@ -16,9 +28,15 @@ def test_registry_covers_azure_classification_models():
 
 @pytest.mark.parametrize(
     ("given", "expected"),
-    [("LightGBM", "LightGBM"), ("light_gbm", "LightGBM"), ("xg_boost_classifier", "XGBoostClassifier"),
-     ("extreme_random_trees", "ExtremeRandomTrees"), ("KNN", "KNN"), ("linear_svm", "LinearSVM")],
-)  # fmt: skip
+    [
+        ("LightGBM", "LightGBM"),
+        ("light_gbm", "LightGBM"),
+        ("xg_boost_classifier", "XGBoostClassifier"),
+        ("extreme_random_trees", "ExtremeRandomTrees"),
+        ("KNN", "KNN"),
+        ("linear_svm", "LinearSVM"),
+    ],
+)
 def test_azure_spellings_resolve(given, expected):
     assert canonical_algorithm(given) == expected
 
@@ -30,7 +48,7 @@ def test_azure_enum_members_resolve():
 
 
 def test_unknown_algorithm_lists_the_valid_names():
-    with pytest.raises(ConfigError, match="'Foo' is not a classification algorithm.*LightGBM"):
+    with pytest.raises(ConfigError, match=r"'Foo' is not a classification algorithm.*LightGBM"):
         canonical_algorithm("Foo")
 
 

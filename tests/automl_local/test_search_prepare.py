@@ -27,7 +27,7 @@ def test_azure_default_validation_for_small_data(tmp_path, rows, folds):
 
 def test_holdout_above_20000_rows(tmp_path):
     data = prepare(settings(write(tmp_path, make_frame(20_001))))
-    ((train, valid),) = data.splits
+    ((_, valid),) = data.splits
     assert len(valid) == pytest.approx(2000, abs=2)
     assert "10 % holdout" in data.validation
 
@@ -35,7 +35,7 @@ def test_holdout_above_20000_rows(tmp_path):
 def test_explicit_cv_and_holdout_fraction(tmp_path):
     path = write(tmp_path, make_frame(300))
     assert len(prepare(settings(path, n_cross_validations=4)).splits) == 4
-    ((tr, ev),) = prepare(settings(path, validation_data_size=0.25)).splits
+    ((_, ev),) = prepare(settings(path, validation_data_size=0.25)).splits
     assert len(ev) == 75
 
 

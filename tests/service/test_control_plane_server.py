@@ -30,18 +30,30 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """A workspace with a pipeline published as ``kit-pipeline`` and its server running."""
+    """A workspace with a pipeline published as ``kit-pipeline``, an hourly schedule created
+    three hours before the server first starts (so its fire times were missed), and the
+    server running with the ``run_once`` missed-run policy."""
+    from azure.ai.ml.entities import JobSchedule, RecurrenceTrigger
+
     from backends import get_client
     from backends.local._batch import publish_job
 
     root = tmp_path_factory.mktemp("cp")
     ml = get_client("local", workspace=root / "ws")
-    job = ml.jobs.create_or_update(load(write_two_node_pipeline(root / "p")))
+    path = write_two_node_pipeline(root / "p")
+    job = ml.jobs.create_or_update(load(path))
     wait_terminal(ml, job.name)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("AUTOML_LOCAL_SERVER_AUTOSTART", "0")
         publish_job(ml, job.name, "kit-pipeline")
-    state = start_server(ml.workspace)
+        schedule = JobSchedule(
+            name="hourly", create_job=load(path),
+            trigger=RecurrenceTrigger(frequency="hour", interval=1,
+                                      start_time="2024-01-01T00:00:00"),
+        )  # fmt: skip
+        ml.schedules.begin_create_or_update(schedule).result()
+    ml.workspace.catalogue.update("schedule", "hourly", {"anchor": time.time() - 3 * 3600})
+    state = start_server(ml.workspace, missed_runs="run_once", tick_seconds=0.2)
     try:
         yield {"ml": ml, "url": state["url"], "job": job.name}
     finally:
@@ -150,41 +162,33 @@ def test_swagger_and_key_rotation(published: dict[str, Any]) -> None:
 
 
 def test_schedules_survive_a_restart_and_missed_runs_fire_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    published: dict[str, Any],
 ) -> None:
-    from azure.ai.ml.entities import JobSchedule, RecurrenceTrigger
+    ml = published["ml"]
+    entry = _wait_for_history(ml, "hourly", 1)[0]  # fired once at start-up for 3+ missed
+    assert entry["reason"] == "missed" and entry["missed"] >= 3 and entry["job_name"]
+    assert wait_terminal(ml, entry["job_name"])["status"] == "Completed"
 
-    from backends import get_client
+    from automl_local.cli import cli
+    from automl_local.cli._common import run_cli
 
-    monkeypatch.setenv("AUTOML_LOCAL_SERVER_AUTOSTART", "0")
-    ml = get_client("local", workspace=tmp_path / "ws")
-    job = load(write_two_node_pipeline(tmp_path / "p"))
-    schedule = JobSchedule(
-        name="hourly", create_job=job,
-        trigger=RecurrenceTrigger(frequency="hour", interval=1, start_time="2024-01-01T00:00:00"),
-    )  # fmt: skip
-    ml.schedules.begin_create_or_update(schedule).result()
-    # created three hours ago while no server ran: those fire times were missed
-    ml.workspace.catalogue.update("schedule", "hourly", {"anchor": time.time() - 3 * 3600})
-    try:
-        state = start_server(ml.workspace, missed_runs="run_once", tick_seconds=0.2)
-        entry = _wait_for_history(ml, "hourly", 1)[0]
-        assert entry["reason"] == "missed" and entry["missed"] >= 3 and entry["job_name"]
-        assert wait_terminal(ml, entry["job_name"])["status"] == "Completed"
-        assert stop_server(ml.workspace) and server_state(ml.workspace) is None
-
-        state = start_server(ml.workspace, tick_seconds=0.2)  # same port again if free
-        key = get_keys(ml.workspace)["primary"]
-        listed = httpx.get(f"{state['url']}/schedules", headers=_auth(key)).json()["value"]
-        assert [(s["name"], s["isEnabled"], s["runs"]) for s in listed] == [("hourly", True, 1)]
-        assert listed[0]["nextRunTime"]
-        time.sleep(1.0)  # several ticks: nothing is due, nothing fires twice
-        assert len(ml.schedules.history("hourly")) == 1
-        fired = httpx.post(f"{state['url']}/schedules/hourly/trigger", headers=_auth(key))
-        assert fired.status_code == 200 and fired.json()["schedule_action_type"] == "CreateJob"
-        wait_terminal(ml, fired.json()["job_name"])
-    finally:
-        stop_server(ml.workspace)
+    port = server_state(ml.workspace)["port"]
+    workspace = str(ml.workspace.root)
+    assert run_cli(cli, ["server", "stop", "-w", workspace]) == 0
+    assert server_state(ml.workspace) is None
+    assert run_cli(cli, ["server", "start", "-w", workspace]) == 0  # through the CLI this time
+    state = server_state(ml.workspace)
+    assert state is not None and state["port"] == port  # the same URL again (port was free)
+    key = get_keys(ml.workspace)["primary"]
+    listed = httpx.get(f"{state['url']}/schedules", headers=_auth(key)).json()["value"]
+    assert [(s["name"], s["isEnabled"], s["runs"]) for s in listed] == [("hourly", True, 1)]
+    assert listed[0]["nextRunTime"]
+    time.sleep(1.0)  # several ticks: nothing is due, nothing fires twice
+    assert len(ml.schedules.history("hourly")) == 1
+    fired = httpx.post(f"{state['url']}/schedules/hourly/trigger", headers=_auth(key))
+    assert fired.status_code == 200 and fired.json()["schedule_action_type"] == "CreateJob"
+    assert wait_terminal(ml, fired.json()["job_name"])["status"] == "Completed"
+    assert [h["reason"] for h in ml.schedules.history("hourly")] == ["missed", "trigger"]
 
 
 def _wait_for_history(ml: Any, name: str, count: int, timeout: float = 60) -> list[dict]:

@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 
 import pytest
-from azure.ai.ml import Input, automl, load_job
 from _testdata import TINY_JOB_YAML, make_frame
+from azure.ai.ml import Input, automl, load_job
 
 from automl_local.exceptions import (
     AlreadyExistsError,
@@ -64,9 +64,11 @@ def test_yaml_job_runs_streams_and_downloads(ml, tiny_job_yaml, tmp_path, capsys
 
 def test_python_entity_job(ml, tiny_mltable):
     job = automl.classification(
-        training_data=Input(type="mltable", path=str(tiny_mltable)), target_column_name="y",
-        primary_metric="accuracy", n_cross_validations=3,
-    )  # fmt: skip
+        training_data=Input(type="mltable", path=str(tiny_mltable)),
+        target_column_name="y",
+        primary_metric="accuracy",
+        n_cross_validations=3,
+    )
     job.set_limits(max_trials=2, timeout_minutes=2)
     job.set_training(
         allowed_training_algorithms=["LogisticRegression"], enable_vote_ensemble=False
@@ -90,13 +92,28 @@ def _yaml(tmp_path, tiny_mltable, **replace):
 @pytest.mark.parametrize(
     ("change", "error", "match"),
     [
-        ({"target_column_name: y": "target_column_name: label"}, DataError, "target_column_name 'label' is not a column"),
-        ({"allowed_training_algorithms: [LightGBM, LogisticRegression]":
-          "allowed_training_algorithms: [LightGBM]\n  blocked_training_algorithms: [LightGBM]"},
-         ConfigError, "no training algorithm is left"),
-        ({"max_trials: 2": "max_trials: 0"}, ConfigError, "limits.max_trials must be an integer >= 1"),
+        (
+            {"target_column_name: y": "target_column_name: label"},
+            DataError,
+            "target_column_name 'label' is not a column",
+        ),
+        (
+            {
+                "allowed_training_algorithms: [LightGBM, LogisticRegression]": (
+                    "allowed_training_algorithms: [LightGBM]\n"
+                    "  blocked_training_algorithms: [LightGBM]"
+                )
+            },
+            ConfigError,
+            "no training algorithm is left",
+        ),
+        (
+            {"max_trials: 2": "max_trials: 0"},
+            ConfigError,
+            "limits.max_trials must be an integer >= 1",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_specs_fail_at_submission_and_leave_nothing(
     ml, tmp_path, tiny_mltable, change, error, match
 ):

@@ -130,8 +130,10 @@ def test_mlflow_run_artifact_uri(ml, ep_model_dirs) -> None:
     import mlflow
 
     mlflow.set_tracking_uri(ml.workspace.tracking_uri)
-    try:
-        with mlflow.start_run() as run:
+    try:  # artifacts in the workspace (the default would be ./mlruns in the cwd)
+        experiment = mlflow.create_experiment(
+            "models-test", artifact_location=ml.workspace.artifact_root.as_uri())
+        with mlflow.start_run(experiment_id=experiment) as run:
             mlflow.log_artifacts(str(ep_model_dirs["green"]), artifact_path="outputs/mlflow-model")
     finally:
         mlflow.set_tracking_uri(None)

@@ -50,8 +50,10 @@ def test_yaml_pipeline_runs_streams_and_lists_its_nodes(
     assert all(c.status == "Completed" for c in children)
     assert children[0].properties["azureml.nodeid"] == "prep"
     # pipeline outputs: the report node's output is published as `report`
-    report = ml.jobs.output_path(job.name, "report")
+    report = ml.jobs.output_path(job.name, "report") / "lines"
     assert report.read_text().strip() == "5"  # a, b, c, tag=first, helper line
+    ml.jobs.download(job.name, output_name="report", download_path=tmp_path / "dl")
+    assert (tmp_path / "dl" / "named-outputs" / "report" / "lines").read_text().strip() == "5"
     # the node saw the runner's environment; the environment spec was only noted
     log = Path(children[1].properties["automl_local.log"]).read_text()
     assert "env=local" in log and "not built" in log
@@ -81,7 +83,7 @@ def test_rerun_reuses_and_changed_input_reruns_downstream(ml: Any, tmp_path: Pat
     assert wait_terminal(ml, third.name)["status"] == "Completed"
     states = nodes(ml, third.name)
     assert not states["prep"]["reused"] and not states["report"]["reused"]
-    assert ml.jobs.output_path(third.name, "report").read_text().strip() == "3"
+    assert (ml.jobs.output_path(third.name, "report") / "lines").read_text().strip() == "3"
 
     # the code snapshot is taken at submission: a later code edit is a change too
     (tmp_path / "p" / "src" / "helper.txt").write_text("new helper\nsecond line\n")

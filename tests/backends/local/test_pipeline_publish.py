@@ -43,7 +43,9 @@ jobs:
     type: command
     component:
       type: command
-      command: for i in $(seq ${{inputs.times}}); do echo ${{inputs.greeting}}; done > ${{outputs.o}}/said.txt
+      command: >-
+        for i in $(seq ${{inputs.times}}); do echo ${{inputs.greeting}}; done
+        > ${{outputs.o}}/said.txt
       environment: azureml:env@latest
       inputs:
         greeting: {type: string}
@@ -80,15 +82,21 @@ def test_publish_a_job_and_invoke_it_with_parameters(ml: Any, tmp_path: Path) ->
                            experiment_name="published")  # fmt: skip
     final = wait_terminal(ml, run.name)
     assert final["status"] == "Completed" and final["experiment_name"] == "published"
-    assert final["origin"] == {"endpoint": "kit-pipeline", "deployment": "default", "via": "python"}
+    assert final["origin"] == {
+        "endpoint": "kit-pipeline",
+        "deployment": "default",
+        "via": "python",
+    }
     assert not nodes(ml, run.name)["prep"]["reused"]  # the parameter changed prep's input
-    report = ml.jobs.output_path(run.name, "report")
+    report = ml.jobs.output_path(run.name, "report") / "lines"
     assert report.read_text().strip() == "5"
 
     again = invoke_published(ml, "kit-pipeline")  # the published defaults: all reused
     assert all(n["reused"] for n in wait_terminal(ml, again.name)["nodes"].values())
 
-    with pytest.raises(ConfigError, match=r"unknown parameter 'tga'; this pipeline takes: raw, tag"):
+    with pytest.raises(
+        ConfigError, match=r"unknown parameter 'tga'; this pipeline takes: raw, tag"
+    ):
         invoke_published(ml, "kit-pipeline", parameters={"tga": "x"})
     with pytest.raises(NotFoundError, match=r"batch_endpoint 'nope' was not found"):
         invoke_published(ml, "nope")

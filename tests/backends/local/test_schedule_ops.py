@@ -1,4 +1,4 @@
-"""``ml_client.schedules`` on the local backend: JobSchedule from YAML and Python, Azure's rules."""
+"""``ml_client.schedules`` locally: JobSchedule from YAML and Python, with Azure's rules."""
 
 from __future__ import annotations
 
@@ -131,6 +131,39 @@ def test_updating_keeps_history_and_restarts_the_count_on_a_new_trigger(
     ml.schedules.begin_create_or_update(changed).result()
     record = ml.workspace.catalogue.get("schedule", "nightly")
     assert record["last_fire_time"] is None and record["trigger"]["interval"] == 2
+
+
+def test_an_automl_job_can_be_scheduled(ml: Any, tmp_path: Path) -> None:
+    from azure.ai.ml import Input, automl
+    from azure.ai.ml.automl import ClassificationJob
+    from azure.ai.ml.entities import JobSchedule, RecurrenceTrigger
+    from pipeline_testkit import bank_frame
+
+    from automl_local.data import write_mltable
+
+    bank_frame(120).to_csv(tmp_path / "bank.csv", index=False)
+    csv_job = automl.classification(
+        training_data=Input(type="uri_file", path=str(tmp_path / "bank.csv")),
+        target_column_name="y", primary_metric="accuracy",
+    )  # fmt: skip
+    refused = JobSchedule(name="csv", create_job=csv_job, trigger=RecurrenceTrigger(
+        frequency="day", interval=1))  # fmt: skip
+    with pytest.raises(ConfigError, match=r"A scheduled AutoML job needs mltable inputs"):
+        ml.schedules.begin_create_or_update(refused).result()
+    write_mltable(bank_frame(120), tmp_path / "bank")
+    job = automl.classification(
+        training_data=Input(type="mltable", path=str(tmp_path / "bank")),
+        target_column_name="y", primary_metric="accuracy",
+    )  # fmt: skip
+    job.set_limits(max_trials=1, timeout_minutes=1)
+    schedule = JobSchedule(
+        name="daily_automl", create_job=job,
+        trigger=RecurrenceTrigger(frequency="day", interval=1),
+    )  # fmt: skip
+    got = ml.schedules.begin_create_or_update(schedule).result()
+    assert isinstance(got.create_job, ClassificationJob)
+    assert got.create_job.limits.max_trials == 1
+    assert ml.workspace.catalogue.get("schedule", "daily_automl")["create_job"]["kind"] == "automl"
 
 
 def test_bad_schedules_are_refused_before_anything_is_stored(ml: Any, schedule_file: Path) -> None:

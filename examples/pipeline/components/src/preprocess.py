@@ -41,8 +41,13 @@ def main() -> None:
     mltable = {
         "paths": [{"file": "./train.csv"}],
         "transformations": [
-            {"read_delimited": {"delimiter": ",", "encoding": "utf8",
-                                "header": "all_files_same_headers"}}
+            {
+                "read_delimited": {
+                    "delimiter": ",",
+                    "encoding": "utf8",
+                    "header": "all_files_same_headers",
+                }
+            }
         ],
     }
     (out / "MLTable").write_text(yaml.safe_dump(mltable, sort_keys=False))

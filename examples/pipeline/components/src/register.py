@@ -21,7 +21,9 @@ def get_ml_client():
     from azure.identity import ManagedIdentityCredential
 
     return MLClient(
-        credential=ManagedIdentityCredential(client_id=os.environ.get("DEFAULT_IDENTITY_CLIENT_ID")),
+        credential=ManagedIdentityCredential(
+            client_id=os.environ.get("DEFAULT_IDENTITY_CLIENT_ID")
+        ),
         subscription_id=os.environ["AZUREML_ARM_SUBSCRIPTION"],
         resource_group_name=os.environ["AZUREML_ARM_RESOURCEGROUP"],
         workspace_name=os.environ["AZUREML_ARM_WORKSPACE_NAME"],
