@@ -32,7 +32,7 @@ _COMMAND_MODULES: list[tuple[str, str]] = [
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="automl-local")
 def cli() -> None:
-    """Azure ML's AutoML, models, endpoints and pipelines, run locally (--backend azure: on Azure)."""
+    """Azure ML AutoML, models, endpoints and pipelines, run locally (or on Azure)."""
 
 
 for _module, _attr in _COMMAND_MODULES:
