@@ -90,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         log_level=args.log_level,
         access_log=False,
         server_header=False,
+        # uvicorn's protocol plus TCP_NODELAY: without it, workers > 1 add ~40 ms per request.
+        http="service._http:NoDelayHTTPProtocol",
     )
     return 0
 

@@ -236,3 +236,10 @@ def test_single_row_latency(server: Server, row: dict) -> None:
     p50 = statistics.median(timings)
     print(f"single-row latency over loopback: p50 {p50:.2f} ms, max {max(timings):.2f} ms")
     assert p50 < 500
+    # Nagle's algorithm left on (uvicorn workers > 1) would add a fixed ~40 ms to every call.
+    health = []
+    for _ in range(20):
+        started = time.perf_counter()
+        server.http.get("/")
+        health.append((time.perf_counter() - started) * 1000)
+    assert min(health) < 30, f"GET / never faster than {min(health):.1f} ms: TCP_NODELAY lost?"
