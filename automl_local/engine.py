@@ -484,10 +484,29 @@ class _JobRun:
         s, d = self.s, self.data
         self.emit({"event": "phase", "phase": "ensembling", "stop_reason": reason})
         candidates = self._ensembles(records)
-        best = max(candidates, key=lambda c: c.score)
-        self.emit({"event": "phase", "phase": "refitting", "best": best.algorithm})
-        model = _refit(best, self.shared, self.featurizers, d, self.deadline, self.n_workers)
+        preferred = max(candidates, key=lambda c: c.score)
+        fallback = max(
+            (c for c in candidates if not c.ensembled_iterations), key=lambda c: c.score
+        )
+        self.emit({"event": "phase", "phase": "refitting", "best": preferred.algorithm})
+        pool_size = max(self.n_workers, os.cpu_count() or 1)
+        model, best = _refit(
+            preferred,
+            fallback,
+            self.shared,
+            self.featurizers,
+            d,
+            soft_deadline=self.deadline - SAVE_SECONDS,
+            deadline=self.deadline,
+            pool_size=pool_size,
+        )
         model.columns = list(d.X.columns)
+        if best is not preferred:
+            d.notes.append(
+                f"{preferred.algorithm} (score {preferred.score:.4f}) could not be refit on all "
+                f"rows within limits.timeout_minutes; the best single model, {best.algorithm}, "
+                "was used. Raise the timeout to get the ensemble."
+            )
         best_run = f"{s.name}_{best.number}"
         result: dict[str, Any] = {
             "status": "Completed",
@@ -622,26 +641,46 @@ def _featurize(data: PreparedData, s: JobSettings, plan: Any, families: list[str
     return featurizers, matrices, categorical
 
 
+def _member_key(member: tuple[str, dict[str, Any]]) -> str:
+    return json.dumps([member[0], member[1]], sort_keys=True, default=str)
+
+
 def _refit(
-    best: Candidate,
+    preferred: Candidate,
+    fallback: Candidate,
     shared: SharedData,
     featurizers: dict[str, Featurizer],
     data: PreparedData,
+    soft_deadline: float,
     deadline: float,
-    n_workers: int,
-) -> AutoMLModel:
-    """Fit the winner's members on every row, in parallel workers, before the deadline."""
-    members = best.members
-    pool = [Worker(shared) for _ in range(min(len(members), n_workers))]
-    fitted: list[Any] = [None] * len(members)
-    pending = list(range(len(members)))
+    pool_size: int,
+) -> tuple[AutoMLModel, Candidate]:
+    """Fit the winner's members on every row, in parallel workers, before the deadline.
+
+    The best single model (``fallback``) is fitted first: if ``soft_deadline``
+    comes before an ensemble's other members are done, the job still ends with
+    a model, the best one that could be finished, instead of failing. Only if
+    even that one is not done by ``deadline`` does the job fail.
+    """
+    order = {_member_key(m): m for m in [*fallback.members, *preferred.members]}
+    keys = list(order)
+    pool = [Worker(shared) for _ in range(max(1, min(len(keys), pool_size)))]
+    fitted: dict[str, Any] = {}
+    pending = list(keys)
+
+    def complete(c: Candidate) -> bool:
+        return all(_member_key(m) in fitted for m in c.members)
+
     try:
-        while pending or any(w.busy for w in pool):
+        while not complete(preferred):
             for w in pool:
                 if not w.busy and pending:
-                    i = pending.pop(0)
-                    w.send(i, ("refit", *members[i]))
-            remaining = deadline - time.monotonic()
+                    key = pending.pop(0)
+                    w.send(key, ("refit", *order[key]))
+            now = time.monotonic()
+            if now >= soft_deadline and complete(fallback):
+                break
+            remaining = deadline - now
             if remaining <= 0:
                 raise BudgetError(
                     "limits.timeout_minutes ran out while refitting the best model on all rows. "
@@ -652,23 +691,23 @@ def _refit(
                 w = next(w for w in busy if w.conn is conn)
                 msg = conn.recv()
                 if msg[0] != "model":
-                    raise BudgetError(
-                        f"refitting {members[w.task][0]} on all rows failed: {msg[1]}"
-                    )
+                    raise BudgetError(f"refitting {order[w.task][0]} on all rows failed: {msg[1]}")
                 fitted[w.task] = msg[1]
                 w.task = None
     finally:
         for w in pool:
             w.kill()
-    used = [(ESTIMATORS[a].family, m) for (a, _), m in zip(members, fitted, strict=True)]
-    return AutoMLModel(
+    chosen = preferred if complete(preferred) else fallback
+    used = [(ESTIMATORS[a].family, fitted[_member_key((a, p))]) for a, p in chosen.members]
+    model = AutoMLModel(
         featurizers={family: featurizers[family] for family, _ in used},
         members=used,
-        weights=list(best.weights),
-        meta=best.meta,
+        weights=list(chosen.weights),
+        meta=chosen.meta,
         classes=list(data.classes),
-        algorithm=best.algorithm,
+        algorithm=chosen.algorithm,
     )
+    return model, chosen
 
 
 def _save_mlflow_model(

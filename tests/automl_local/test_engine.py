@@ -167,3 +167,38 @@ def test_predictions_are_reproducible_with_a_seed(tmp_path):
         result = run_job(s, Workspace(tmp_path / f"ws{i}"), emit=lambda e: None)
         scores.append([row["score"] for row in result["leaderboard"]])
     np.testing.assert_allclose(scores[0], scores[1])
+
+
+def test_refit_falls_back_to_the_best_single_model_when_time_runs_out():
+    import time
+
+    from automl_local.engine import Candidate, _refit
+    from automl_local.featurize import Featurizer
+    from automl_local.search import SharedData
+
+    frame = make_frame(200)
+    X = frame.drop(columns="y")
+    featurizer = Featurizer(family="linear").fit(X)
+    y = (frame["y"] == "yes").to_numpy(int)
+    shared = SharedData(
+        matrices={"linear": featurizer.transform(X)}, categorical={"linear": []}, y=y, w=None,
+        splits=[], n_classes=2, metric="AUC_weighted", n_jobs=1, seed=0,
+    )  # fmt: skip
+    single = Candidate(0, "LogisticRegression", 0.9, members=[("LogisticRegression", {"C": 1.0})])
+    ensemble = Candidate(
+        5, "VotingEnsemble", 0.95, weights=[1.0, 1.0],
+        members=[
+            ("LogisticRegression", {"C": 1.0}),
+            ("KNN", {"n_neighbors": 5, "weights": "uniform"}),
+        ],
+        ensembled_iterations=[0, 1],
+    )  # fmt: skip
+    now = time.monotonic()
+    data = type("D", (), {"classes": ["no", "yes"]})()
+    model, chosen = _refit(ensemble, single, shared, {"linear": featurizer}, data,
+                           soft_deadline=now, deadline=now + 60, pool_size=1)  # fmt: skip
+    assert chosen is single and model.algorithm == "LogisticRegression"
+    model, chosen = _refit(ensemble, single, shared, {"linear": featurizer}, data,
+                           soft_deadline=now + 60, deadline=now + 60, pool_size=2)  # fmt: skip
+    assert chosen is ensemble and len(model.members) == 2
+    assert set(model.predict(X.head(3))) <= {"no", "yes"}

@@ -122,7 +122,7 @@ class AzureProbe(ContractProbe):
         mlflow = self._one(sent, "GET", f"/mlflow/v1.0{self.ws}/api/2.0/mlflow/runs/get",
                            host=f"{self.fake.location}.api.azureml.ms")
         assert mlflow.query == {"run_id": job_name}
-        assert mlflow.headers["Authorization"] == "Bearer fake-aad-token"
+        assert self._claims(mlflow)["aud"] == "https://management.azure.com"
         best = self.fake.best_child(job_name)
         listing = [r for r in sent if r.query.get("comp") == "list"]
         assert listing and listing[0].query["prefix"] == (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
 import json
@@ -206,19 +207,46 @@ class FakeAzureTransport(RequestsTransport):
 
 
 class FakeCredential:
-    """A ``TokenCredential`` handing out a fixed token (no identity service)."""
+    """A ``TokenCredential`` handing out fixed tokens (no identity service).
 
-    def __init__(self, token: str = "fake-aad-token") -> None:
-        self.token = token
+    Tokens are unsigned JWTs whose ``aud`` is the scope asked for, as Entra
+    ID's are: azure-ai-ml decodes the ``https://ml.azure.com`` token before
+    submitting a pipeline job and refuses one for another audience. The
+    ``label`` travels in the ``name`` claim, so tests can tell credentials
+    apart; :meth:`token_for` gives the exact token sent for a scope.
+    """
+
+    tenant_id = "22222222-2222-2222-2222-222222222222"
+
+    def __init__(self, label: str = "fake-aad-token") -> None:
+        self.label = label
         self.scopes: list[tuple[str, ...]] = []
+
+    def token_for(self, *scopes: str) -> str:
+        """The token this credential returns for ``scopes`` (stable across calls)."""
+        audience = scopes[0].removesuffix("/.default") if scopes else ""
+        claims = {"aud": audience, "tid": self.tenant_id, "name": self.label,
+                  "oid": "99999999-9999-9999-9999-999999999999", "exp": 4102444800}
+        parts = [{"alg": "none", "typ": "JWT"}, claims]
+        return ".".join(_b64url(json.dumps(part).encode()) for part in parts) + "."
+
+    @staticmethod
+    def claims(token: str) -> dict[str, Any]:
+        """The claims of a token this class made (``aud``, ``name``...)."""
+        payload = token.removeprefix("Bearer ").split(".")[1]
+        return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
 
     def get_token(self, *scopes: str, **_: Any) -> AccessToken:
         self.scopes.append(scopes)
-        return AccessToken(self.token, int(time.time()) + 3600)
+        return AccessToken(self.token_for(*scopes), int(time.time()) + 3600)
 
     def get_token_info(self, *scopes: str, options: Any = None) -> AccessTokenInfo:
         self.scopes.append(scopes)
-        return AccessTokenInfo(self.token, int(time.time()) + 3600)
+        return AccessTokenInfo(self.token_for(*scopes), int(time.time()) + 3600)
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 @contextlib.contextmanager

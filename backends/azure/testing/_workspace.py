@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from backends.azure.testing._blobs import FakeBlobStorage
+from backends.azure.testing._pipelines import PipelineServices
 from backends.azure.testing._transport import FakeAzureTransport, FakeResponse, RecordedRequest
 
 __all__ = ["FakeAzureML"]
@@ -25,11 +26,15 @@ _COLLECTIONS = {
     "models": "model_version",
     "onlineEndpoints": "online_endpoint",
     "deployments": "online_deployment",
+    "batchEndpoints": "batch_endpoint",
+    "batchDeployments": "batch_deployment",
     "schedules": "schedule",
     "codes": "code_version",
+    "components": "component_version",
     "environments": "environment_version",
 }
-_LRO_COLLECTIONS = {"onlineEndpoints", "deployments", "schedules"}
+_LRO_COLLECTIONS = {"onlineEndpoints", "deployments", "batchEndpoints", "batchDeployments",
+                    "schedules"}
 
 
 def _deep_merge(base: Any, overlay: Any) -> Any:
@@ -67,6 +72,9 @@ class FakeAzureML:
     Its AutoML "trains" :attr:`best_model_dir` (an MLflow model folder, if
     set): when a job is submitted, those files appear in the artifact store
     as the best trial's ``outputs/mlflow-model/``, where Azure puts them.
+    A pipeline job gets one child run per node (see
+    :class:`~backends.azure.testing._pipelines.PipelineServices`, which also
+    serves code uploads, schedule triggers and batch-endpoint invocations).
     """
 
     location = "eastus"
@@ -82,6 +90,7 @@ class FakeAzureML:
         self.keys: dict[str, dict[str, str]] = {}  # endpoint -> {"primaryKey", "secondaryKey"}
         self.score_response: Any = self.fixture("score_response")
         self.best_model_dir: Path | None = None
+        self.pipelines = PipelineServices(self)
         self._install()
 
     # -- fixtures -----------------------------------------------------------
@@ -105,7 +114,10 @@ class FakeAzureML:
               r"(?:/versions(?:/(?P<version>[^/]+))?)?)?$", self._resource, host=_ARM_HOST)
         t.add("*", _WS + r"/onlineEndpoints/(?P<endpoint>[^/]+)/(?P<kind>deployments)"
               r"(?:/(?P<name>[^/]+))?$", self._resource, host=_ARM_HOST)
+        t.add("*", _WS + r"/batchEndpoints/(?P<endpoint>[^/]+)/deployments(?:/(?P<name>[^/]+))?$",
+              lambda r, m: self._resource(r, m, kind="batchDeployments"), host=_ARM_HOST)
         self.storage.install(t)
+        self.pipelines.install(t)
         t.add("GET", r"/MLTable\.schema\.json$", self.fixture("mltable_schema"),
               host=r"azuremlschemas\w*\.azureedge\.net")
         t.add("GET", _WS + r"$", lambda r, m: FakeResponse(200, self.fixture("workspace")),
@@ -150,9 +162,10 @@ class FakeAzureML:
             "Retry-After": "0",
         }
 
-    def _resource(self, request: RecordedRequest, match: re.Match[str]) -> FakeResponse:
+    def _resource(self, request: RecordedRequest, match: re.Match[str],
+                  kind: str | None = None) -> FakeResponse:
         groups = match.groupdict()
-        kind, name, version = groups["kind"], groups["name"], groups.get("version")
+        kind, name, version = kind or groups["kind"], groups["name"], groups.get("version")
         if kind not in _COLLECTIONS:
             return FakeResponse(404, {"error": {"code": "NotFound",
                                                 "message": f"fake Azure ML has no {kind!r}"}})
@@ -176,6 +189,12 @@ class FakeAzureML:
     def _list(self, request: RecordedRequest, key: str) -> FakeResponse:
         if request.method != "GET":
             return FakeResponse(405, {"error": {"code": "MethodNotAllowed"}})
+        digest = request.query.get("hash")
+        if digest and "/codes/" in key:
+            # Azure looks code up by content hash across names: the same folder uploads once
+            items = [body for path, body in self.resources.items() if "/codes/" in path and (
+                body.get("properties", {}).get("properties", {}).get("hash_sha256") == digest)]
+            return FakeResponse(200, {"value": items})
         prefix = key + "/"
         items = [body for path, body in self.resources.items()
                  if path.startswith(prefix) and "/" not in path[len(prefix):]]
@@ -184,13 +203,17 @@ class FakeAzureML:
     def _put(self, request: RecordedRequest, key: str, kind: str, name: str,
              version: str | None, endpoint: str) -> FakeResponse:
         existed = key in self.resources
-        server = self.fixture(_COLLECTIONS[kind], name=name, endpoint=endpoint,
-                              version=version or "")
-        body = _deep_merge(request.json() or {}, server.get("created", {}))
+        sent = request.json() or {}
+        is_pipeline = kind == "jobs" and sent.get("properties", {}).get("jobType") == "Pipeline"
+        stem = "job_pipeline" if is_pipeline else _COLLECTIONS[kind]
+        server = self.fixture(stem, name=name, endpoint=endpoint, version=version or "")
+        body = _deep_merge(sent, server.get("created", {}))
         body.update(id=request.path, name=version or name)
         body.setdefault("type", f"Microsoft.MachineLearningServices/workspaces/{kind}")
         self.resources[key] = _deep_merge(body, server.get("stored", {}))
-        if kind == "jobs":
+        if is_pipeline:
+            self.pipelines.add_children(name, sent["properties"])
+        elif kind == "jobs":
             self._train(name)
         if kind == "onlineEndpoints" and name not in self.keys:
             self.keys[name] = self.fixture("endpoint_keys", endpoint=name)

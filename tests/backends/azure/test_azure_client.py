@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from automl_local.exceptions import NotFoundError
-from backends.azure._mlflow import MlflowRunReader, tracking_base_url
+from backends.azure._mlflow import ARM_SCOPE, MlflowRunReader, tracking_base_url
 from backends.azure.testing import FakeCredential, FakeResponse
 
 
@@ -49,10 +49,12 @@ def test_tracking_uri_scheme_becomes_https() -> None:
 
 def test_mlflow_reader_sends_the_bearer_token_and_names_a_missing_run(fake: Any) -> None:
     uri = fake.fixture("workspace")["properties"]["mlFlowTrackingUri"]
-    reader = MlflowRunReader(uri, FakeCredential("tok"), fake.transport)
+    credential = FakeCredential("tok")
+    reader = MlflowRunReader(uri, credential, fake.transport)
     assert reader.tags("parent_job")["automl_best_child_run_id"] == "parent_job_3"
     sent = fake.transport.one("GET", r"/runs/get$")
-    assert sent.headers["Authorization"] == "Bearer tok"
+    assert sent.headers["Authorization"] == f"Bearer {credential.token_for(ARM_SCOPE)}"
+    assert FakeCredential.claims(sent.headers["Authorization"])["name"] == "tok"
     fake.transport.add("GET", r"/runs/get$", FakeResponse(404, {
         "error_code": "RESOURCE_DOES_NOT_EXIST", "message": "Run 'x' not found"}))
     with pytest.raises(NotFoundError, match=r"MLflow run 'x' was not found in the workspace's "
