@@ -74,10 +74,29 @@ def ensure_sqlite_store(tracking_uri: str) -> None:
         _migrate_atomically(template)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     shutil.copyfile(template, tmp)
+    _own_default_experiment(tmp, path.parent / "mlartifacts" / "0")
     if path.exists():  # another process won the race; its store is just as good
         tmp.unlink(missing_ok=True)
     else:
         os.replace(tmp, path)
+
+
+def _own_default_experiment(db: Path, artifacts: Path) -> None:
+    """Point MLflow's "Default" experiment at the workspace, not at ``./mlruns``.
+
+    MLflow creates it with a path relative to the current directory, so runs
+    of the Default experiment would write wherever the command happened to run.
+    """
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    try:
+        con.execute(
+            "UPDATE experiments SET artifact_location=? WHERE experiment_id=0", (artifacts.as_uri(),)
+        )
+        con.commit()
+    finally:
+        con.close()
 
 
 def _migrate_atomically(path: Path) -> None:

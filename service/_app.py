@@ -301,8 +301,6 @@ class ScoringRuntime:
 
     async def run(self, dep: _Deployment, body: bytes, timeout_ms: int) -> ScoreOutcome:
         """``score_body`` in the deployment's threads, abandoned after ``timeout_ms`` (408)."""
-        if os.environ.get("XX_INLINE"):
-            return score_body(body, dep.model)
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(dep.executor, score_body, body, dep.model)
         try:

@@ -1,18 +1,15 @@
 """Request formats in, DataFrames out; predictions in, each format's own response shape out.
 
-Accepted request bodies (exactly one format key per body):
+Accepted request bodies (exactly one format key per body), each answered in
+its own server's shape:
 
-=====================  =============================================  ========================
-format                 body                                           response
-=====================  =============================================  ========================
-Azure MLflow           ``{"input_data": {"columns", "index", "data"}}`` bare JSON list
-                       (also ``{"input_data": {"data": [records]}}``)
-AutoML scoring v2      ``{"Inputs": {"data": [records]},``             ``{"Results": [...]}``
-                       ``"GlobalParameters": {"method": ...}}``
-v1 web service         ``{"data": [records]}``                         ``{"result": [...]}``
-MLflow scoring server  ``{"dataframe_split": {...}}`` or                ``{"predictions": [...]}``
-                       ``{"dataframe_records": [records]}``
-=====================  =============================================  ========================
+* Azure MLflow: ``{"input_data": {"columns": [...], "index": [...], "data": [[...]]}}``
+  (also ``{"input_data": {"data": [records]}}``) -> a bare JSON list;
+* AutoML scoring file v2: ``{"Inputs": {"data": [records]}, "GlobalParameters":
+  {"method": "predict"|"predict_proba"}}`` -> ``{"Results": [...]}``;
+* v1 web service: ``{"data": [records]}`` -> ``{"result": [...]}``;
+* MLflow scoring server: ``{"dataframe_split": {...}}`` or
+  ``{"dataframe_records": [records]}`` -> ``{"predictions": [...]}``.
 
 ``method`` (``predict`` or ``predict_proba``) comes from ``GlobalParameters``
 or ``params`` in any format. Validation against the MLflow signature happens

@@ -6,7 +6,7 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import click
@@ -15,7 +15,9 @@ from automl_local.exceptions import AutoMLError
 
 __all__ = [
     "backend_options",
+    "echo_entity",
     "echo_json",
+    "echo_table",
     "fail",
     "get_ml_client",
     "output_option",
@@ -173,3 +175,38 @@ def load_yaml_entity(
         message = re.split(r"\n\s*Visit this link", str(exc))[0]
         message = " ".join(message.split())
         raise ConfigError(f"{file}: {message}") from None
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return " ".join(f"{k}={v}" for k, v in value.items())
+    return str(value)
+
+
+def echo_table(rows: Iterable[Any], columns: Sequence[str]) -> None:
+    """Entities (or dicts) as an aligned text table with the given attribute columns."""
+    cells = [
+        [_cell(r.get(c) if isinstance(r, dict) else getattr(r, c, None)) for c in columns]
+        for r in rows
+    ]
+    if not cells:
+        click.echo("(none)")
+        return
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    click.echo("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)))
+    for row in cells:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+def echo_entity(entity: Any, output: str, fields: Sequence[str]) -> None:
+    """One entity: full JSON with ``-o json``, else ``field: value`` lines."""
+    if output == "json":
+        echo_json(entity)
+        return
+    width = max(len(f) for f in fields)
+    for field in fields:
+        value = getattr(entity, field, None)
+        if value not in (None, {}, ""):
+            click.echo(f"{field.ljust(width)}  {_cell(value)}")

@@ -6,14 +6,15 @@ import click
 
 from automl_local.cli._common import (
     backend_options,
+    echo_entity,
     echo_json,
+    echo_table,
     fail,
     get_ml_client,
     load_yaml_entity,
     output_option,
     parse_set_options,
 )
-from automl_local.cli._endpoint import echo_entity, echo_table
 
 __all__ = ["online_deployment"]
 

@@ -8,14 +8,14 @@ works with ``--backend local`` and ``--backend azure``; only ``restart``
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from typing import Any
 
 import click
 
 from automl_local.cli._common import (
     backend_options,
+    echo_entity,
     echo_json,
+    echo_table,
     fail,
     get_ml_client,
     load_yaml_entity,
@@ -24,7 +24,7 @@ from automl_local.cli._common import (
 )
 from automl_local.exceptions import ConfigError
 
-__all__ = ["echo_entity", "echo_table", "online_endpoint", "parse_traffic"]
+__all__ = ["online_endpoint", "parse_traffic"]
 
 _ENDPOINT_FIELDS = ("name", "auth_mode", "provisioning_state", "scoring_uri", "openapi_uri",
                     "traffic", "mirror_traffic", "description", "tags")
@@ -32,41 +32,6 @@ _ENDPOINT_FIELDS = ("name", "auth_mode", "provisioning_state", "scoring_uri", "o
 
 # ----------------------------------------------------------- output helpers
 # (shared by the model and online-deployment command modules)
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dict):
-        return " ".join(f"{k}={v}" for k, v in value.items())
-    return str(value)
-
-
-def echo_table(rows: Iterable[Any], columns: Sequence[str]) -> None:
-    """Entities (or dicts) as an aligned text table with the given attribute columns."""
-    cells = [
-        [_cell(r.get(c) if isinstance(r, dict) else getattr(r, c, None)) for c in columns]
-        for r in rows
-    ]
-    if not cells:
-        click.echo("(none)")
-        return
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    click.echo("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)))
-    for row in cells:
-        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
-
-
-def echo_entity(entity: Any, output: str, fields: Sequence[str]) -> None:
-    """One entity: full JSON with ``-o json``, else ``field: value`` lines."""
-    if output == "json":
-        echo_json(entity)
-        return
-    width = max(len(f) for f in fields)
-    for field in fields:
-        value = getattr(entity, field, None)
-        if value not in (None, {}, ""):
-            click.echo(f"{field.ljust(width)}  {_cell(value)}")
-
 
 def parse_traffic(text: str) -> dict[str, int]:
     """``"blue=90 green=10"`` (``az ml online-endpoint update --traffic``) as a dict."""

@@ -19,6 +19,7 @@ from functools import cached_property
 from typing import Any
 
 from backends.azure._assets import AzureDataOperations, AzureModelOperations
+from backends.azure._batch import AzureBatchDeploymentOperations, AzureBatchEndpointOperations
 from backends.azure._config import ENV_COMPUTE, WorkspaceRef, default_credential, resolve_workspace
 from backends.azure._endpoints import (
     AzureOnlineDeploymentOperations,
@@ -28,13 +29,14 @@ from backends.azure._errors import GuardedGroup
 from backends.azure._jobs import AzureJobOperations
 from backends.azure._local_only import refuse_local_only
 from backends.azure._mlflow import MlflowRunReader
+from backends.azure._schedules import AzureScheduleOperations
 from backends.base import BaseClient
 
 __all__ = ["AzureClient"]
 
 
 class _Group(GuardedGroup):
-    """A pass-through operation group (schedules, workspaces, components, ...)."""
+    """A pass-through operation group (workspaces, components, compute, ...)."""
 
     def __init__(self, ops: Any, group: str) -> None:
         super().__init__(ops)
@@ -116,8 +118,16 @@ class AzureClient(BaseClient):
         return AzureOnlineDeploymentOperations(self)
 
     @cached_property
-    def schedules(self) -> _Group:
-        return _Group(self.ml_client.schedules, "schedules")
+    def schedules(self) -> AzureScheduleOperations:
+        return AzureScheduleOperations(self)
+
+    @cached_property
+    def batch_endpoints(self) -> AzureBatchEndpointOperations:
+        return AzureBatchEndpointOperations(self)
+
+    @cached_property
+    def batch_deployments(self) -> AzureBatchDeploymentOperations:
+        return AzureBatchDeploymentOperations(self)
 
     def __getattr__(self, name: str) -> Any:
         """Every other ``MLClient`` group (``workspaces``, ``components``, ``compute``...)."""
@@ -139,6 +149,31 @@ class AzureClient(BaseClient):
         if isinstance(entity, Data):
             return self.data.create_or_update(entity, **kwargs)
         return _Group(self.ml_client, "ml_client").create_or_update(entity, **kwargs)
+
+    def begin_create_or_update(self, entity: Any, **kwargs: Any) -> Any:
+        """``MLClient.begin_create_or_update``: the groups above, else ``MLClient``'s own.
+
+        Schedules, endpoints and deployments go through this client's groups
+        (so a schedule's job is prepared); anything else (a compute, a
+        workspace...) is ``MLClient.begin_create_or_update`` with errors
+        translated.
+        """
+        from azure.ai.ml.entities import (
+            BatchDeployment,
+            BatchEndpoint,
+            Data,
+            Job,
+            JobSchedule,
+            Model,
+            OnlineDeployment,
+            OnlineEndpoint,
+        )
+
+        handled = (JobSchedule, BatchEndpoint, BatchDeployment, OnlineEndpoint,
+                   OnlineDeployment, Job, Model, Data)
+        if isinstance(entity, handled):
+            return super().begin_create_or_update(entity, **kwargs)
+        return _Group(self.ml_client, "ml_client").begin_create_or_update(entity, **kwargs)
 
     def mlflow_runs(self) -> MlflowRunReader:
         """Reader of the workspace's MLflow runs (tracking URI asked of Azure once)."""

@@ -1,13 +1,10 @@
 """``jobs`` on Azure: ``JobOperations`` plus what a local user should not have to redo.
 
-Three differences from the local backend are absorbed here:
+Differences from the local backend absorbed here:
 
-* **data**: a local CSV / Parquet file or plain folder given as an AutoML
-  job's ``training_data`` / ``validation_data`` / ``test_data`` becomes an
-  MLTable folder that azure-ai-ml uploads with the job (Azure AutoML reads
-  MLTable only);
-* **compute**: a job without one runs on the client's default compute
-  (``--compute`` / ``AZUREML_COMPUTE``), else on serverless compute;
+* **submission** (AutoML and pipeline jobs): a private copy of the job gets
+  a default compute and MLTable folders for local CSV / Parquet data before
+  azure-ai-ml sends it (see :mod:`backends.azure._prepare`);
 * **best model**: ``download(name, output_name="best_model")`` finds the
   best trial through the workspace's MLflow tracking server (parent tag
   ``automl_best_child_run_id``) and downloads its ``outputs/mlflow-model/``
@@ -16,13 +13,13 @@ Three differences from the local backend are absorbed here:
   model-output download fails in 1.35: its model-URI request is built with
   a keyword the regenerated client no longer takes.)
 
-Everything else is ``JobOperations`` itself, with user mistakes translated.
+Everything else is ``JobOperations`` itself, with user mistakes translated:
+``list(parent_job_name=...)`` gives a pipeline's child runs (display name =
+node name), ``stream`` follows a pipeline as it follows any job.
 """
 
 from __future__ import annotations
 
-import copy
-import functools
 import os
 import tempfile
 from pathlib import Path
@@ -31,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from automl_local.exceptions import ConfigError, JobFailedError, NotFoundError
 from backends.azure._errors import GuardedGroup, guarded
 from backends.azure._local_only import refuse_local_method, refuse_local_only
-from backends.azure._mltable import is_local_path, to_mltable_folder
+from backends.azure._prepare import copy_entity, prepare_job
 
 if TYPE_CHECKING:
     from azure.ai.ml.entities import Job
@@ -42,7 +39,6 @@ __all__ = ["BEST_MODEL_OUTPUT", "AzureJobOperations", "best_model_artifact_uri"]
 
 BEST_MODEL_OUTPUT = "best_model"
 ARTIFACT_DATASTORE = "workspaceartifactstore"
-_AUTOML_INPUTS = ("training_data", "validation_data", "test_data")
 _TERMINAL = ("Completed", "Failed", "Canceled", "NotResponding")
 
 
@@ -50,47 +46,6 @@ def best_model_artifact_uri(best_child: str) -> str:
     """Where Azure keeps a trial's MLflow model: its run artifacts in the artifact store."""
     return (f"azureml://datastores/{ARTIFACT_DATASTORE}/paths/ExperimentRun/dcid.{best_child}"
             "/outputs/mlflow-model")
-
-
-@functools.cache
-def _sdk_leaves_stack_settings_unconverted() -> bool:
-    """azure-ai-ml 1.35 puts the ``StackEnsembleSettings`` *entity* in the REST body.
-
-    ``ClassificationTrainingSettings._to_rest_object`` forgets to convert it,
-    so any job with ``training.stack_ensemble_settings`` fails to serialise
-    ("Object of type StackEnsembleSettings is not JSON serializable"). Probe
-    for the bug rather than assume it, so a fixed SDK is left alone.
-    """
-    from azure.ai.ml.automl import StackEnsembleSettings
-    from azure.ai.ml.entities._job.automl.tabular.classification_job import (
-        ClassificationTrainingSettings,
-    )
-
-    rest = ClassificationTrainingSettings(
-        stack_ensemble_settings=StackEnsembleSettings())._to_rest_object()
-    return isinstance(rest.stack_ensemble_settings, StackEnsembleSettings)
-
-
-def _serialisable_stack_settings(job: Job) -> None:
-    training = getattr(job, "training", None)
-    settings = getattr(training, "stack_ensemble_settings", None)
-    if (settings is not None and hasattr(settings, "_to_rest_object")
-            and _sdk_leaves_stack_settings_unconverted()):
-        training.stack_ensemble_settings = settings._to_rest_object()  # type: ignore[union-attr]
-
-
-def _spec_folder(job: Job) -> Path:
-    """Where relative paths of ``job`` start: its YAML's folder, as in ``az ml``.
-
-    azure-ai-ml keeps the current folder as an AutoML job's base path, so
-    ``load_job("sub/job.yml")`` with ``path: ./data`` would look for ``./data``
-    where Python runs, not beside the YAML; the local backend reads it beside
-    the YAML, and so does this adapter.
-    """
-    source = getattr(job, "_source_path", None)
-    if source:
-        return Path(str(source)).resolve().parent
-    return Path(getattr(job, "_base_path", None) or os.getcwd()).resolve()
 
 
 class AzureJobOperations(GuardedGroup):
@@ -107,46 +62,19 @@ class AzureJobOperations(GuardedGroup):
                          compute: str | None = None, tags: dict[str, str] | None = None,
                          experiment_name: str | None = None, skip_validation: bool = False,
                          **kwargs: Any) -> Job:
-        """Submit ``job`` (``JobOperations.create_or_update``), uploading local data as MLTable."""
+        """Submit ``job`` (``JobOperations.create_or_update``), uploading local data as MLTable.
+
+        AutoML and pipeline jobs alike: the caller's entity is not changed.
+        """
         refuse_local_only("jobs.create_or_update", kwargs)
-        job = copy.deepcopy(job)
-        if compute is None:
-            self._default_compute(job)
-        _serialisable_stack_settings(job)
+        job = copy_entity(job)
         with tempfile.TemporaryDirectory(prefix="automl-azure-") as scratch:
-            self._local_data_to_mltable(job, Path(scratch))
+            prepare_job(job, default_compute=self._client.default_compute, scratch=Path(scratch),
+                        fill_compute=compute is None)
             return self._ops.create_or_update(
                 job, description=description, compute=compute, tags=tags,
                 experiment_name=experiment_name, skip_validation=skip_validation, **kwargs,
             )
-
-    def _default_compute(self, job: Job) -> None:
-        default = self._client.default_compute
-        if not default:
-            return  # serverless
-        settings = getattr(job, "settings", None)
-        if getattr(job, "type", None) == "pipeline" and settings is not None:
-            if not getattr(settings, "default_compute", None) and not job.compute:
-                settings.default_compute = default
-        elif not getattr(job, "compute", None):
-            job.compute = default
-
-    def _local_data_to_mltable(self, job: Job, scratch: Path) -> None:
-        """Swap local non-MLTable AutoML inputs for generated MLTable folders."""
-        if getattr(job, "type", None) != "automl":
-            return
-        from azure.ai.ml import Input
-
-        base = _spec_folder(job)
-        for field in _AUTOML_INPUTS:
-            value = getattr(job, field, None)
-            path = getattr(value, "path", None)
-            if not path or not is_local_path(str(path)):
-                continue
-            source = Path(str(path)).expanduser()
-            source = source if source.is_absolute() else base / source
-            folder = to_mltable_folder(source, scratch / field)
-            setattr(job, field, Input(type="mltable", path=str(folder or source.resolve())))
 
     @guarded("jobs.stream")
     def stream(self, name: str, **kwargs: Any) -> None:

@@ -53,6 +53,11 @@ LOCAL_ONLY_METHODS: dict[str, tuple[str, str]] = {
         "is the folder of a local job's output",
         "download it with jobs.download(name, output_name=...)",
     ),
+    "schedules.history": (
+        "reads the local schedule's run history (scheduled time, job, reason)",
+        "list the jobs the schedule created in the studio (Jobs, filtered by the schedule), "
+        "or with jobs.list()",
+    ),
     "online_endpoints.begin_restart": (
         "restarts the local scoring server process",
         "Azure manages the containers of a managed endpoint; to roll them, update the "

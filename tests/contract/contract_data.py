@@ -11,6 +11,7 @@ HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures"
 AZURE_FIXTURES = FIXTURES / "azure"
 BANK_YAML = FIXTURES / "bankmarketing" / "automl-job.yml"
+PIPELINE_YAML = FIXTURES / "pipeline" / "pipeline.yml"
 
 
 def bank_frame(rows: int = 240, seed: int = 0) -> pd.DataFrame:

@@ -1,9 +1,14 @@
-"""The bank-marketing flow, written once against the ``MLClient`` surface.
+"""The bank-marketing flows, written once against the ``MLClient`` surface.
 
 Nothing here knows which backend it drives: it is the code a user writes,
 with ``client`` from ``get_client("local" | "azure")``. Backend-specific
 checks happen in the ``probe`` (see ``contract_probes``), called after each
 step with what the step produced.
+
+Two flows: :func:`run_bank_scenario` (data -> AutoML job -> model ->
+online endpoint -> consume) and :func:`run_pipeline_scenario` (the same
+training as a pipeline -> its child runs -> schedules -> publication
+behind a batch endpoint -> a run through it).
 """
 
 from __future__ import annotations
@@ -25,6 +30,12 @@ MODEL_NAME = "bankmarketing-best"
 # Small enough to finish in seconds locally; every other setting is the YAML's.
 MAX_TRIALS = 3
 TIMEOUT_MINUTES = 15
+# The pipeline flow's names.
+PIPELINE_NODES = ("prep_node", "train_node")
+CRON_SCHEDULE = "contract-nightly"
+RECURRENCE_SCHEDULE = "contract-weekly"
+BATCH_ENDPOINT = "contract-pipeline-ep"
+BATCH_DEPLOYMENT = "pipeline-v1"
 
 
 @dataclass
@@ -35,6 +46,7 @@ class ScenarioResult:
     model: Any = None
     predictions: list[Any] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)
+    runs: list[str] = field(default_factory=list)  # pipeline runs started by trigger / invoke
 
 
 def load_bank_job(yaml_path: Path, data_ref: str) -> Any:
@@ -164,4 +176,137 @@ def run_bank_scenario(client: Any, probe: Any, *, data_folder: Path, yaml_path: 
         client.online_endpoints.get(ENDPOINT)
     probe.endpoint_deleted(ENDPOINT)
     result.steps.append("delete")
+    return result
+
+
+# ---------------------------------------------------------------------- the pipeline flow
+
+
+def _status(job: Any) -> str:
+    return str(getattr(job.status, "value", job.status))
+
+
+def load_pipeline(yaml_path: Path, data_folder: Path) -> Any:
+    """The contract pipeline YAML, reading ``data_folder`` (an MLTable folder)."""
+    from azure.ai.ml import Input, load_job
+
+    job = load_job(yaml_path)
+    job.inputs.raw_data = Input(type="mltable", path=str(data_folder))
+    return job
+
+
+def _follow(client: Any, name: str) -> Any:
+    """Stream a run to its end; the finished job."""
+    client.jobs.stream(name)
+    finished = client.jobs.get(name)
+    assert _status(finished) == "Completed", (name, _status(finished))
+    return finished
+
+
+def run_pipeline_scenario(client: Any, probe: Any, *, yaml_path: Path, data_folder: Path
+                          ) -> ScenarioResult:
+    """pipeline job (command -> AutoML) -> stream -> child runs -> cron + recurrence schedules
+    -> trigger -> disable -> delete -> batch endpoint + pipeline deployment -> invoke -> delete."""
+    from azure.ai.ml.constants import TimeZone
+    from azure.ai.ml.entities import (
+        BatchEndpoint,
+        CronTrigger,
+        JobSchedule,
+        PipelineComponentBatchDeployment,
+        RecurrencePattern,
+        RecurrenceTrigger,
+    )
+
+    result = ScenarioResult()
+
+    spec = load_pipeline(yaml_path, data_folder)
+    submitted = client.jobs.create_or_update(spec)
+    result.job_name = str(submitted.name)
+    assert submitted.type == "pipeline"
+    assert spec.settings.default_compute is None  # the caller's entity is left as it was
+    assert spec.inputs.raw_data.path == str(data_folder)
+    probe.pipeline_submitted(submitted, spec)
+    result.steps.append("pipeline")
+
+    finished = _follow(client, result.job_name)
+    probe.pipeline_finished(finished)
+    result.steps.append("stream")
+
+    children = list(client.jobs.list(parent_job_name=result.job_name))
+    assert sorted(c.display_name for c in children) == sorted(PIPELINE_NODES), children
+    assert all(_status(c) == "Completed" for c in children)
+    probe.children_listed(result.job_name, children)
+    result.steps.append("children")
+
+    cron = JobSchedule(
+        name=CRON_SCHEDULE, display_name="contract pipeline, nightly",
+        trigger=CronTrigger(expression="0 2 * * *", time_zone=TimeZone.UTC),
+        create_job=load_pipeline(yaml_path, data_folder),
+    )
+    weekly = JobSchedule(
+        name=RECURRENCE_SCHEDULE,
+        trigger=RecurrenceTrigger(
+            frequency="week", interval=1, time_zone=TimeZone.UTC,
+            schedule=RecurrencePattern(hours=[2, 14], minutes=[0], week_days=["monday"]),
+        ),
+        create_job=f"azureml:{result.job_name}",  # a new run of the pipeline job above
+    )
+    created = [client.schedules.begin_create_or_update(s).result() for s in (cron, weekly)]
+    assert [s.name for s in created] == [CRON_SCHEDULE, RECURRENCE_SCHEDULE]
+    assert all(s.is_enabled for s in created)
+    assert created[0].trigger.expression == "0 2 * * *"
+    assert created[1].trigger.frequency == "week"
+    assert created[1].trigger.schedule.hours == [2, 14]
+    probe.schedules_created(cron, weekly)
+    result.steps.append("schedules")
+
+    fired = client.schedules.trigger(CRON_SCHEDULE)
+    assert fired.job_name
+    result.runs.append(str(fired.job_name))
+    probe.schedule_triggered(CRON_SCHEDULE, fired.job_name)
+    _follow(client, str(fired.job_name))
+    probe.run_finished(str(fired.job_name))
+    result.steps.append("trigger")
+
+    for name in (CRON_SCHEDULE, RECURRENCE_SCHEDULE):
+        disabled = client.schedules.begin_disable(name).result()
+        assert disabled.is_enabled is False
+        assert client.schedules.get(name).is_enabled is False
+    probe.schedules_disabled((CRON_SCHEDULE, RECURRENCE_SCHEDULE))
+    result.steps.append("disable")
+
+    for name in (CRON_SCHEDULE, RECURRENCE_SCHEDULE):
+        client.schedules.begin_delete(name).result()
+        with pytest.raises(NotFoundError):
+            client.schedules.get(name)
+    probe.schedules_deleted((CRON_SCHEDULE, RECURRENCE_SCHEDULE))
+    result.steps.append("delete_schedules")
+
+    endpoint = BatchEndpoint(name=BATCH_ENDPOINT, description="the contract pipeline, published")
+    client.batch_endpoints.begin_create_or_update(endpoint).result()
+    deployment = PipelineComponentBatchDeployment(
+        name=BATCH_DEPLOYMENT, endpoint_name=BATCH_ENDPOINT, job_definition=result.job_name,
+        description="published from the contract pipeline run",
+    )
+    deployed = client.batch_deployments.begin_create_or_update(deployment).result()
+    assert deployed.name == BATCH_DEPLOYMENT
+    endpoint.defaults = {"deployment_name": BATCH_DEPLOYMENT}
+    published = client.batch_endpoints.begin_create_or_update(endpoint).result()
+    assert published.defaults.deployment_name == BATCH_DEPLOYMENT
+    probe.pipeline_published(published, deployed, result.job_name)
+    result.steps.append("publish")
+
+    run = client.batch_endpoints.invoke(endpoint_name=BATCH_ENDPOINT)
+    assert run.name
+    result.runs.append(str(run.name))
+    probe.batch_invoked(BATCH_ENDPOINT, run)
+    _follow(client, str(run.name))
+    probe.run_finished(str(run.name))
+    result.steps.append("invoke")
+
+    client.batch_endpoints.begin_delete(name=BATCH_ENDPOINT).result()
+    with pytest.raises(NotFoundError):
+        client.batch_endpoints.get(BATCH_ENDPOINT)
+    probe.batch_endpoint_deleted(BATCH_ENDPOINT)
+    result.steps.append("delete_endpoint")
     return result

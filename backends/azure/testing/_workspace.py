@@ -63,7 +63,9 @@ class FakeAzureML:
     It keeps what clients PUT (jobs, data and model versions, endpoints,
     deployments, schedules) and answers GET / list / DELETE from that store,
     with the fields Azure adds server-side (``provisioningState``, ``status``,
-    ``scoringUri``, ...) taken from JSON fixtures in ``fixtures_dir``. The
+    ``scoringUri``, ...) taken from JSON fixtures in ``fixtures_dir``: a
+    fixture's ``defaults`` fill what the request left out, ``created`` is
+    what the PUT answers with, ``stored`` what later GETs see. The
     other calls of the AutoML flow (workspace, discovery, datastores and
     secrets, run history, model URIs, MLflow, endpoint keys, logs, scoring)
     are answered from fixtures too. Fixture strings may use ``${name}``,
@@ -207,7 +209,8 @@ class FakeAzureML:
         is_pipeline = kind == "jobs" and sent.get("properties", {}).get("jobType") == "Pipeline"
         stem = "job_pipeline" if is_pipeline else _COLLECTIONS[kind]
         server = self.fixture(stem, name=name, endpoint=endpoint, version=version or "")
-        body = _deep_merge(sent, server.get("created", {}))
+        body = _deep_merge(_deep_merge(server.get("defaults", {}), sent),
+                           server.get("created", {}))
         body.update(id=request.path, name=version or name)
         body.setdefault("type", f"Microsoft.MachineLearningServices/workspaces/{kind}")
         self.resources[key] = _deep_merge(body, server.get("stored", {}))
