@@ -141,7 +141,12 @@ def check_numeric(s: pd.Series, col: str) -> None:
         _to_numeric(s, col)
 
 
-def _to_numeric(s: pd.Series, col: str) -> np.ndarray:
+def _to_numeric(s: pd.Series | np.ndarray, col: str) -> np.ndarray:
+    if isinstance(s, np.ndarray):  # object values of a few rows (see _column_reader)
+        try:
+            return s.astype(np.float64)
+        except (TypeError, ValueError):  # None, pd.NA or text: the general path says which
+            s = pd.Series(s, dtype=object)
     if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
         return s.to_numpy(dtype=np.float64, na_value=np.nan)
     parsed = pd.to_numeric(s, errors="coerce")
@@ -156,16 +161,38 @@ def _to_numeric(s: pd.Series, col: str) -> np.ndarray:
     return parsed.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _codes(s: pd.Series, levels: dict[Any, int]) -> np.ndarray:
-    """Map values to level codes; unseen or missing values become -1."""
-    values = s.to_numpy(dtype=object)
-    if len(values) <= 64:  # dict lookups beat pandas machinery for a few rows
+SMALL_FRAME_ROWS = 64  # scoring requests: read values as Python objects, skip pandas per column
+
+
+def _column_reader(X: pd.DataFrame, *, small: bool) -> Any:
+    """``col -> values``: a Series, or for a few rows an object array cut from one conversion.
+
+    One ``to_numpy(dtype=object)`` for the whole frame costs ~0.4 ms for the
+    bank data's 20 columns; reading them one Series at a time costs ~1.2 ms.
+    """
+    if not small:
+        return lambda col: X[col]
+    raw = X.to_numpy(dtype=object)
+    position = {c: i for i, c in enumerate(X.columns)}
+    return lambda col: raw[:, position[col]]
+
+
+def _is_missing(v: Any) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and v != v)
+
+
+def _codes(values: pd.Series | np.ndarray, levels: dict[Any, int], fill: Any = None) -> np.ndarray:
+    """Map values to level codes; unseen or missing values become -1 (or ``fill``'s code)."""
+    if isinstance(values, np.ndarray):  # a few rows: dict lookups beat pandas machinery
+        if fill is not None:
+            values = [fill if _is_missing(v) else v for v in values]
         return np.fromiter(
             (levels.get(v, -1) for v in values), dtype=np.float64, count=len(values)
         )
-    cat = pd.Categorical(s.astype(object), categories=list(levels))
-    codes = cat.codes.astype(np.float64)
-    return codes
+    if fill is not None:
+        values = values.where(values.notna(), fill)
+    cat = pd.Categorical(values.astype(object), categories=list(levels))
+    return cat.codes.astype(np.float64)
 
 
 class Featurizer(TransformerMixin, BaseEstimator):
@@ -252,9 +279,10 @@ class Featurizer(TransformerMixin, BaseEstimator):
                 f"input is missing column(s) {', '.join(map(repr, missing))} that the model was "
                 "trained on; send every training column."
             )
+        column = _column_reader(X, small=len(X) <= SMALL_FRAME_ROWS)
         blocks: list[np.ndarray] = []
         for col in self.plan_.numeric:
-            x = _to_numeric(X[col], col)
+            x = _to_numeric(column(col), col)
             if col in self.num_fill_:
                 x = np.where(np.isnan(x), self.num_fill_[col], x)
             if col in self.num_scale_:
@@ -262,10 +290,7 @@ class Featurizer(TransformerMixin, BaseEstimator):
                 x = (x - mean) / std
             blocks.append(x[:, None])
         for col in self.plan_.categorical:
-            s = X[col]
-            if col in self.cat_fill_:
-                s = s.where(s.notna(), self.cat_fill_[col])
-            codes = _codes(s, self.levels_[col])
+            codes = _codes(column(col), self.levels_[col], self.cat_fill_.get(col))
             if self.onehot_:
                 k = len(self.levels_[col])
                 block = np.zeros((len(codes), k))

@@ -16,7 +16,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from automl_local.exceptions import DataError
 
-__all__ = ["AutoMLModel"]
+__all__ = ["AutoMLModel", "BoosterClassifier"]
 
 
 class AutoMLModel(ClassifierMixin, BaseEstimator):
@@ -87,3 +87,34 @@ class AutoMLModel(ClassifierMixin, BaseEstimator):
 
     def __sklearn_is_fitted__(self) -> bool:
         return bool(self.members)
+
+
+class BoosterClassifier:
+    """A fitted LightGBM/XGBoost classifier reduced to its booster, for scoring.
+
+    The scikit-learn wrappers re-validate their parameters on every call:
+    LightGBM's ``predict_proba`` costs ~1.8 ms for one row where its booster
+    takes ~0.05 ms (XGBoost: 0.86 vs 0.44 ms). Served models answer one row at
+    a time, so the final model keeps only the boosters, on one thread each
+    (parallelism comes from the server's worker processes).
+    """
+
+    def __init__(self, booster: Any, library: str) -> None:
+        self.booster = booster
+        self.library = library
+
+    @classmethod
+    def from_estimator(cls, model: Any) -> BoosterClassifier:
+        if hasattr(model, "booster_"):  # LightGBM
+            return cls(model.booster_, "lightgbm")
+        booster = model.get_booster()
+        booster.set_param({"nthread": 1})
+        return cls(booster, "xgboost")
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        if self.library == "lightgbm":
+            p = self.booster.predict(X, num_threads=1)
+        else:
+            p = self.booster.inplace_predict(X)
+        p = np.asarray(p, dtype=np.float64)
+        return np.column_stack([1.0 - p, p]) if p.ndim == 1 else p

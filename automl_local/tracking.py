@@ -91,9 +91,8 @@ def _own_default_experiment(db: Path, artifacts: Path) -> None:
 
     con = sqlite3.connect(db)
     try:
-        con.execute(
-            "UPDATE experiments SET artifact_location=? WHERE experiment_id=0", (artifacts.as_uri(),)
-        )
+        sql = "UPDATE experiments SET artifact_location=? WHERE experiment_id=0"
+        con.execute(sql, (artifacts.as_uri(),))
         con.commit()
     finally:
         con.close()

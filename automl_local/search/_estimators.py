@@ -143,28 +143,19 @@ class LightGBM(Estimator):
         }
 
     def portfolio(self, n_rows: int) -> list[dict[str, Any]]:
+        # LightGBM's defaults first (a score in seconds), then slower, stronger settings
+        # that do well on mid-sized tables (small learning rate, column/row subsampling).
         return [
-            {
-                "n_estimators": 100,
-                "learning_rate": 0.1,
-                "num_leaves": 31,
-                "min_child_samples": 20,
-                "colsample_bytree": 1.0,
-                "subsample": 1.0,
-                "reg_alpha": 1e-8,
-                "reg_lambda": 1e-8,
-            },
-            {
-                "n_estimators": 600,
-                "learning_rate": 0.03,
-                "num_leaves": 24,
-                "min_child_samples": 30,
-                "colsample_bytree": 0.6,
-                "subsample": 0.8,
-                "reg_alpha": 1e-3,
-                "reg_lambda": 1.0,
-            },
-        ]
+            {"n_estimators": 100, "learning_rate": 0.1, "num_leaves": 31,
+             "min_child_samples": 20, "colsample_bytree": 1.0, "subsample": 1.0,
+             "reg_alpha": 1e-8, "reg_lambda": 1e-8},
+            {"n_estimators": 600, "learning_rate": 0.03, "num_leaves": 24,
+             "min_child_samples": 30, "colsample_bytree": 0.6, "subsample": 0.8,
+             "reg_alpha": 1e-3, "reg_lambda": 1.0},
+            {"n_estimators": 900, "learning_rate": 0.02, "num_leaves": 48,
+             "min_child_samples": 60, "colsample_bytree": 0.45, "subsample": 0.8,
+             "reg_alpha": 0.1, "reg_lambda": 5.0},
+        ]  # fmt: skip
 
     def build(self, params: dict[str, Any], *, n_jobs: int, seed: int, n_classes: int) -> Any:
         from lightgbm import LGBMClassifier
@@ -177,6 +168,11 @@ class LightGBM(Estimator):
         self, model: Any, X: np.ndarray, y: np.ndarray, w: np.ndarray | None, cat: list[int]
     ) -> Any:
         return model.fit(X, y, sample_weight=w, categorical_feature=cat or "auto")
+
+    def for_inference(self, model: Any) -> Any:
+        from automl_local.model import BoosterClassifier
+
+        return BoosterClassifier.from_estimator(model)
 
 
 @register
@@ -198,17 +194,11 @@ class XGBoostClassifier(Estimator):
 
     def portfolio(self, n_rows: int) -> list[dict[str, Any]]:
         return [
-            {
-                "n_estimators": 400,
-                "learning_rate": 0.05,
-                "max_depth": 5,
-                "min_child_weight": 1.0,
-                "subsample": 0.8,
-                "colsample_bytree": 0.7,
-                "reg_alpha": 1e-8,
-                "reg_lambda": 1.0,
-            },
-        ]
+            {"n_estimators": 400, "learning_rate": 0.05, "max_depth": 5, "min_child_weight": 1.0,
+             "subsample": 0.8, "colsample_bytree": 0.7, "reg_alpha": 1e-8, "reg_lambda": 1.0},
+            {"n_estimators": 800, "learning_rate": 0.025, "max_depth": 6, "min_child_weight": 3.0,
+             "subsample": 0.8, "colsample_bytree": 0.5, "reg_alpha": 0.01, "reg_lambda": 3.0},
+        ]  # fmt: skip
 
     def build(self, params: dict[str, Any], *, n_jobs: int, seed: int, n_classes: int) -> Any:
         from xgboost import XGBClassifier
@@ -216,6 +206,11 @@ class XGBoostClassifier(Estimator):
         return XGBClassifier(
             **params, tree_method="hist", n_jobs=n_jobs, random_state=seed, verbosity=0
         )
+
+    def for_inference(self, model: Any) -> Any:
+        from automl_local.model import BoosterClassifier
+
+        return BoosterClassifier.from_estimator(model)
 
 
 @register

@@ -85,7 +85,7 @@ def _open_study(journal: Path, name: str, seed: int, parallel: bool) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # multivariate/group TPE are marked experimental
         sampler = optuna.samplers.TPESampler(
-            seed=seed, multivariate=True, group=True, constant_liar=parallel, n_startup_trials=8
+            seed=seed, multivariate=True, group=True, constant_liar=parallel, n_startup_trials=5
         )
         pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
         study = optuna.create_study(

@@ -2,10 +2,14 @@
 
 Azure's v2 way to put a pipeline behind a REST trigger is a batch endpoint
 with a ``PipelineComponentBatchDeployment``. These are ``MLClient``'s own
-groups, with user mistakes translated, plus a clear refusal of a
-``job_definition`` that is a pipeline job never submitted: Azure builds the
-deployment's component from an existing job, and azure-ai-ml would only
-say it cannot find a job named ``None``.
+groups, with user mistakes translated, plus:
+
+* plain values given to ``invoke(inputs=...)`` (pipeline parameters, as
+  the local backend takes them) are sent as Azure's literal inputs;
+* a ``job_definition`` that is a pipeline job never submitted is refused
+  with what to do: Azure builds the deployment's component from an
+  existing job, and azure-ai-ml would only say it cannot find a job named
+  ``None``.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from automl_local.exceptions import ConfigError
+from backends.azure._endpoints import fresh_invoke_headers
 from backends.azure._errors import GuardedGroup, guarded
 from backends.azure._local_only import refuse_local_only
 from backends.azure._prepare import copy_entity
@@ -20,7 +25,34 @@ from backends.azure._prepare import copy_entity
 if TYPE_CHECKING:
     from backends.azure._client import AzureClient
 
-__all__ = ["AzureBatchDeploymentOperations", "AzureBatchEndpointOperations"]
+__all__ = ["AzureBatchDeploymentOperations", "AzureBatchEndpointOperations", "literal_inputs"]
+
+
+def literal_inputs(inputs: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Plain values given as pipeline parameters, as the literal ``Input`` Azure expects.
+
+    Locally ``invoke(inputs={"drop_columns": "balance"})`` sets a pipeline
+    input; azure-ai-ml would put the bare value in the request, which Azure
+    does not read as a literal (``{"jobInputType": "Literal", "value": ...}``
+    is what it takes). ``Input`` objects pass unchanged.
+    """
+    if not inputs:
+        return inputs
+    from azure.ai.ml import Input
+
+    converted: dict[str, Any] = {}
+    for name, value in inputs.items():
+        if isinstance(value, bool):
+            converted[name] = Input(type="boolean", default=value)
+        elif isinstance(value, int):
+            converted[name] = Input(type="integer", default=value)
+        elif isinstance(value, float):
+            converted[name] = Input(type="number", default=value)
+        elif isinstance(value, str):
+            converted[name] = Input(type="string", default=value)
+        else:
+            converted[name] = value
+    return converted
 
 
 class AzureBatchEndpointOperations(GuardedGroup):
@@ -35,6 +67,20 @@ class AzureBatchEndpointOperations(GuardedGroup):
     def begin_create_or_update(self, endpoint: Any, **kwargs: Any) -> Any:
         refuse_local_only("batch_endpoints.begin_create_or_update", kwargs)
         return self._ops.begin_create_or_update(endpoint, **kwargs)
+
+    @guarded("batch_endpoints.invoke")
+    def invoke(self, endpoint_name: str, *, deployment_name: str | None = None,
+               inputs: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        """``BatchEndpointOperations.invoke``: ``POST <scoring uri>`` with an Entra ID token.
+
+        Plain parameter values in ``inputs`` are sent as literal inputs
+        (see :func:`literal_inputs`); the returned ``BatchJob``'s name is a
+        job that ``jobs.stream`` / ``jobs.get`` follow.
+        """
+        refuse_local_only("batch_endpoints.invoke", kwargs)
+        with fresh_invoke_headers():
+            return self._ops.invoke(endpoint_name, deployment_name=deployment_name,
+                                    inputs=literal_inputs(inputs), **kwargs)
 
 
 class AzureBatchDeploymentOperations(GuardedGroup):

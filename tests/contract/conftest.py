@@ -83,9 +83,13 @@ def contract_backend(request: pytest.FixtureRequest, tmp_path: Path,
         from contract_probes import LocalProbe
 
         monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        # Schedules are fired with trigger() and publications run with invoke(), neither of
+        # which needs the control-plane server; not starting it keeps the suite fast and tidy.
+        monkeypatch.setenv("AUTOML_LOCAL_SERVER_AUTOSTART", "0")
         client = get_client("local", workspace=tmp_path / ".automl")
         yield client, LocalProbe(client, tmp_path)
         _stop_local_endpoints(client)
+        _stop_local_runs(client)
     else:
         from contract_probes import AzureProbe
 
@@ -114,3 +118,18 @@ def _stop_local_endpoints(client: Any) -> None:
             client.online_endpoints.begin_delete(endpoint.name).result()
         except Exception as exc:  # report, but do not mask the test's own failure
             print(f"could not delete local endpoint {endpoint.name}: {exc}")
+
+
+def _stop_local_runs(client: Any) -> None:
+    """Cancel pipeline runs a failed scenario left running (their runners are detached)."""
+    try:
+        jobs = list(client.jobs.list())
+    except Exception:  # the workspace may be half-made; nothing to stop then
+        return
+    for job in jobs:
+        status = str(getattr(job.status, "value", job.status))
+        if job.type == "pipeline" and status not in ("Completed", "Failed", "Canceled"):
+            try:
+                client.jobs.begin_cancel(job.name).result()
+            except Exception as exc:  # report, but do not mask the test's own failure
+                print(f"could not cancel local pipeline run {job.name}: {exc}")

@@ -296,7 +296,9 @@ def run_pipeline_scenario(client: Any, probe: Any, *, yaml_path: Path, data_fold
     probe.pipeline_published(published, deployed, result.job_name)
     result.steps.append("publish")
 
-    run = client.batch_endpoints.invoke(endpoint_name=BATCH_ENDPOINT)
+    # a parameter as plain value, the same as the published run's: every step is reused locally
+    run = client.batch_endpoints.invoke(endpoint_name=BATCH_ENDPOINT,
+                                        inputs={"drop_columns": "balance"})
     assert run.name
     result.runs.append(str(run.name))
     probe.batch_invoked(BATCH_ENDPOINT, run)

@@ -24,3 +24,4 @@ def test_pipeline_schedule_and_publication_flow(contract_backend: tuple[Any, Any
     assert result.steps == ["pipeline", "stream", "children", "schedules", "trigger", "disable",
                             "delete_schedules", "publish", "invoke", "delete_endpoint"]
     assert len(set(result.runs)) == 2 and result.job_name not in result.runs
+

@@ -82,6 +82,16 @@ class PipelineServices:
             container=match["name"].lower()))
 
     # -- schedules ---------------------------------------------------------------------
+    @staticmethod
+    def refuse_enabled_delete(name: str, schedule: dict[str, Any]) -> FakeResponse | None:
+        """Azure deletes only disabled schedules ("Only disabled schedules can be deleted")."""
+        if not (schedule.get("properties") or {}).get("isEnabled", True):
+            return None
+        return FakeResponse(400, {"error": {
+            "code": "UserError",
+            "message": f"Schedule '{name}' is enabled. Only disabled schedules can be deleted.",
+        }})
+
     def _trigger(self, request: RecordedRequest, match: re.Match[str]) -> FakeResponse:
         """Fire a schedule once: its ``action.jobDefinition`` becomes a new job."""
         path = f"{self.fake.workspace_path}/schedules/{match['name']}".lower()
@@ -125,11 +135,9 @@ class PipelineServices:
             }})
         job_name = f"batchjob-{uuid.uuid4()}"
         config = (found.get("properties") or {}).get("deploymentConfiguration") or {}
-        sent = (request.json() or {}).get("properties") or {}
-        self._store_job(job_name, {
+        self._store_job(job_name, {  # the run of the deployment's pipeline component
             "jobType": "Pipeline", "experimentName": endpoint_name,
-            "componentId": (config.get("componentId") or {}).get("id"),
-            "inputs": sent.get("InputData") or sent.get("inputData") or {},
+            "componentId": (config.get("componentId") or {}).get("assetId"),
         })
         return FakeResponse(200, self.fake.fixture(
             "batch_job", name=job_name, endpoint=endpoint_name, deployment=str(deployment)))

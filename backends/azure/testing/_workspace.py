@@ -181,6 +181,10 @@ class FakeAzureML:
                 return self._not_found(kind, name)
             return FakeResponse(200, self.resources[key])
         if request.method == "DELETE":
+            if kind == "schedules" and key in self.resources:
+                refused = self.pipelines.refuse_enabled_delete(name, self.resources[key])
+                if refused is not None:
+                    return refused
             if self.resources.pop(key, None) is None:
                 return FakeResponse(204)
             for path in [p for p in self.resources if p.startswith(key + "/")]:
