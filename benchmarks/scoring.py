@@ -17,7 +17,7 @@ for concurrency 8); (b) an automl-local online endpoint (Azure MLflow
 --env-manager local`` on the same model folder (``dataframe_split`` request).
 Both servers run one worker process, as Azure's instance_count 1.
 
-Without ``--model-dir`` a LightGBM pipeline is trained on the bank-marketing
+Without ``--model-dir`` an automl-local job (1-minute budget) trains on the bank-marketing
 file (or generated rows if it is absent). Every phase is bounded by a number
 of requests and a number of seconds. Prints a markdown table.
 
@@ -38,7 +38,6 @@ import sys
 import tempfile
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,40 +66,38 @@ class Result:
 # --------------------------------------------------------------------- model
 
 def train_model(data: Path, target: Path) -> pd.DataFrame:
-    """A quick LightGBM pipeline on the raw columns, saved as an MLflow model; returns X."""
-    import mlflow.sklearn
-    from lightgbm import LGBMClassifier
-    from mlflow.models import infer_signature
-    from sklearn.compose import ColumnTransformer
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OrdinalEncoder
+    """The model users deploy: an automl-local job's best model (1-minute budget); returns X.
+
+    Without the bank-marketing file, generated rows stand in.
+    """
+    import shutil
+
+    from azure.ai.ml import Input, automl
+
+    from automl_local.data import write_mltable
+    from backends import get_client
 
     if data.is_file():
         frame = pd.read_csv(data)
-        y = frame.pop("y").astype(str)
     else:
         rng = np.random.default_rng(0)
         frame = pd.DataFrame({"age": rng.integers(18, 90, 5000),
                               "job": rng.choice(["admin.", "services", "retired"], 5000),
-                              "duration": rng.integers(0, 2000, 5000)})
-        y = pd.Series(np.where(frame["duration"] > 600, "yes", "no"))
-    categorical = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
-    features = ColumnTransformer(
-        [("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1),
-          categorical)],
-        remainder="passthrough",
-    )
-    pipe = Pipeline([("features", features),
-                     ("model", LGBMClassifier(n_estimators=100, verbose=-1, n_jobs=1))])
-    pipe.fit(frame, y)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        mlflow.sklearn.save_model(
-            pipe, str(target), serialization_format="cloudpickle",  # LightGBM is not skops-safe
-            signature=infer_signature(frame, pipe.predict(frame)), input_example=frame.head(1),
-            pip_requirements=["scikit-learn", "lightgbm", "pandas", "cloudpickle"],
-        )
-    return frame
+                              "duration": rng.integers(0, 2000, 5000)})  # fmt: skip
+        frame["y"] = np.where(frame["duration"] > 600, "yes", "no")
+    with tempfile.TemporaryDirectory() as tmp:
+        ml = get_client("local", workspace=Path(tmp) / "ws")
+        job = automl.classification(
+            training_data=Input(type="mltable", path=str(write_mltable(frame, Path(tmp) / "t"))),
+            target_column_name="y", primary_metric="AUC_weighted",
+        )  # fmt: skip
+        job.set_limits(timeout_minutes=1)
+        name = ml.jobs.create_or_update(job).name
+        ml.jobs.stream(name, printer=lambda event: None)
+        best = ml.jobs.result(name)["best_algorithm"]
+        print(f"trained {best} with automl-local", file=sys.stderr)
+        shutil.copytree(ml.jobs.output_path(name), target)
+    return frame.drop(columns="y")
 
 
 def example_row(model_dir: Path) -> pd.DataFrame:
@@ -367,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         model_dir = args.model_dir
         if model_dir is None:
             model_dir = Path(tmp) / "model"
-            print(f"training a LightGBM pipeline on {args.data} ...", file=sys.stderr)
+            print(f"training an automl-local model on {args.data} (1 min) ...", file=sys.stderr)
             train_model(args.data, model_dir)
         row = example_row(model_dir)
         results = [bench_in_process(model_dir, row, args.requests, args.seconds)]

@@ -34,7 +34,10 @@ def literal_inputs(inputs: dict[str, Any] | None) -> dict[str, Any] | None:
     Locally ``invoke(inputs={"drop_columns": "balance"})`` sets a pipeline
     input; azure-ai-ml would put the bare value in the request, which Azure
     does not read as a literal (``{"jobInputType": "Literal", "value": ...}``
-    is what it takes). ``Input`` objects pass unchanged.
+    is what it takes). ``Input`` objects pass unchanged, so data parameters
+    are given as ``Input(type="mltable", path="azureml:<asset>:<version>")``:
+    a plain string is always a literal here (Azure does not say which
+    parameters are data).
     """
     if not inputs:
         return inputs

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from automl_local.exceptions import ConfigError, JobFailedError, NotFoundError
 from backends.azure._errors import GuardedGroup, guarded
 from backends.azure._local_only import refuse_local_method, refuse_local_only
-from backends.azure._prepare import copy_entity, prepare_job
+from backends.azure._prepare import apply_default_compute, copy_entity, prepare_job
 
 if TYPE_CHECKING:
     from azure.ai.ml.entities import Job
@@ -75,6 +75,20 @@ class AzureJobOperations(GuardedGroup):
                 job, description=description, compute=compute, tags=tags,
                 experiment_name=experiment_name, skip_validation=skip_validation, **kwargs,
             )
+
+    @guarded("jobs.validate")
+    def validate(self, job: Job, *, raise_on_failure: bool = False, **kwargs: Any) -> Any:
+        """``JobOperations.validate`` of the job as ``create_or_update`` would send it.
+
+        That is, with the default compute filled in: a pipeline without one
+        would otherwise fail with "Compute not set" although it submits
+        fine. The caller's entity is not changed (azure-ai-ml's own
+        validation writes compute ids into it).
+        """
+        refuse_local_only("jobs.validate", kwargs)
+        job = copy_entity(job)
+        apply_default_compute(job, self._client.default_compute)
+        return self._ops.validate(job, raise_on_failure=raise_on_failure, **kwargs)
 
     @guarded("jobs.stream")
     def stream(self, name: str, **kwargs: Any) -> None:

@@ -9,14 +9,18 @@ ARM ids):
 
 * **compute**: a standalone job without one runs on the client's default
   compute; a pipeline without ``settings.default_compute`` (and no
-  ``compute``) gets it as its default compute. Without a default, both are
-  left to serverless compute.
+  ``compute``) gets it as its default compute. Without a client default,
+  both run on serverless compute (a pipeline is given
+  ``default_compute: serverless``, which Azure requires to say so).
 * **data**: Azure AutoML reads MLTable only. A local CSV / Parquet file or
   plain folder given to an AutoML job (or to an AutoML node of a pipeline)
   as ``training_data`` / ``validation_data`` / ``test_data``, and a local
   ``mltable`` pipeline input that is not an MLTable folder, becomes a
   generated MLTable folder that azure-ai-ml uploads. Node inputs bound to
   other nodes or to the pipeline (``${{parent...}}``) are left alone.
+* **AutoML node data**: azure-ai-ml 1.35 sends an AutoML node's own data
+  ``Input`` as the text of a Python dict; it becomes a pipeline input
+  (``<node>_training_data``...) that the node binds to, Azure's sample form.
 * **settings**: azure-ai-ml 1.35 cannot serialise a standalone job's
   ``StackEnsembleSettings``; the REST object is put in its place.
 """
@@ -36,10 +40,11 @@ from backends.azure._mltable import is_local_path, to_mltable_folder
 if TYPE_CHECKING:
     from azure.ai.ml.entities import Job
 
-__all__ = ["AUTOML_INPUTS", "copy_entity", "prepare_job", "spec_folder"]
+__all__ = ["AUTOML_INPUTS", "apply_default_compute", "copy_entity", "prepare_job", "spec_folder"]
 
 T = TypeVar("T")
 AUTOML_INPUTS = ("training_data", "validation_data", "test_data")
+SERVERLESS = "serverless"  # azure.ai.ml.constants._common.SERVERLESS_COMPUTE
 _COPY_LOCK = threading.Lock()
 
 
@@ -130,13 +135,17 @@ def _automl_nodes(job: Any) -> Iterator[Any]:
             yield node
 
 
-def _default_compute(job: Any, default: str | None) -> None:
-    if not default:
-        return  # serverless
+def apply_default_compute(job: Any, default: str | None) -> None:
+    """The client's default compute where the job names none; else serverless.
+
+    A standalone job without compute runs serverless as it is. A pipeline
+    has to say so (``settings.default_compute: serverless``): azure-ai-ml
+    refuses to submit one whose nodes have no compute ("Compute not set").
+    """
     if _is_pipeline(job):
         if not job.settings.default_compute and not job.compute:
-            job.settings.default_compute = default
-    elif not getattr(job, "compute", None):
+            job.settings.default_compute = default or SERVERLESS
+    elif default and not getattr(job, "compute", None):
         job.compute = default
 
 
@@ -183,6 +192,35 @@ def _automl_inputs_to_mltable(job: Any, base: Path, scratch: Path) -> None:
         setattr(job, field, Input(type="mltable", path=str(folder or source.resolve())))
 
 
+def _free_input_name(job: Any, wanted: str) -> str:
+    name, count = wanted, 1
+    while name in job.inputs:
+        count += 1
+        name = f"{wanted}_{count}"
+    return name
+
+
+def _bind_node_data_to_pipeline_inputs(job: Any, node: Any) -> None:
+    """Move an AutoML node's own data ``Input`` to a pipeline input the node binds to.
+
+    azure-ai-ml 1.35 writes an AutoML node's ``training_data`` (and
+    validation / test data) with the schema field that accepts a binding
+    string first, so an ``Input`` object reaches Azure as the text of a
+    Python dict ("{'type': 'mltable', 'path': ...}"). A pipeline input
+    bound with ``${{parent.inputs.<node>_<field>}}`` (the form of Azure's
+    own samples) is sent, and uploaded, like any other input.
+    """
+    from azure.ai.ml import Input
+
+    for field in AUTOML_INPUTS:
+        value = getattr(node, field, None)
+        if not isinstance(value, Input):
+            continue
+        name = _free_input_name(job, f"{node.name}_{field}")
+        dict.__setitem__(job.inputs, name, job._build_input(name, None, value))
+        setattr(node, field, "${{parent.inputs." + name + "}}")
+
+
 def _pipeline_inputs_to_mltable(job: Any, base: Path, scratch: Path) -> None:
     """Swap local ``mltable`` pipeline inputs that are plain files or folders for MLTables."""
     from azure.ai.ml import Input
@@ -207,12 +245,13 @@ def prepare_job(job: Job, *, default_compute: str | None, scratch: Path,
     MLTable folders while it submits.
     """
     if fill_compute:
-        _default_compute(job, default_compute)
+        apply_default_compute(job, default_compute)
     base = spec_folder(job)
     if _is_pipeline(job):
         _pipeline_inputs_to_mltable(job, base, scratch)
         for node in _automl_nodes(job):
             _automl_inputs_to_mltable(node, base, scratch / "nodes" / str(node.name))
+            _bind_node_data_to_pipeline_inputs(job, node)
     elif getattr(job, "type", None) == "automl":
         _serialisable_stack_settings(job)
         _automl_inputs_to_mltable(job, base, scratch)

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from automl_local.exceptions import ConfigError
 from backends.azure._errors import GuardedGroup, guarded
 from backends.azure._local_only import refuse_local_method, refuse_local_only
 from backends.azure._prepare import copy_entity, prepare_job
@@ -38,11 +39,19 @@ class AzureScheduleOperations(GuardedGroup):
     @guarded("schedules.begin_create_or_update")
     def begin_create_or_update(self, schedule: Any, **kwargs: Any) -> Any:
         """``ScheduleOperations.begin_create_or_update``, the caller's schedule left unchanged."""
-        from azure.ai.ml.entities import Job, JobSchedule
+        from azure.ai.ml.entities import Job, JobSchedule, PipelineJob
 
         refuse_local_only("schedules.begin_create_or_update", kwargs)
         if not (isinstance(schedule, JobSchedule) and isinstance(schedule.create_job, Job)):
             return self._ops.begin_create_or_update(schedule, **kwargs)
+        if not isinstance(schedule.create_job, PipelineJob):
+            kind = type(schedule.create_job).__name__
+            raise ConfigError(
+                f"schedule {schedule.name!r}: create_job is a {kind}, and Azure schedules create "
+                "pipeline jobs (the local backend also runs AutoML jobs on a schedule). Make the "
+                "job the one node of a pipeline (type: pipeline, jobs: {train: <the AutoML "
+                "job>}) and schedule that."
+            )
         schedule = copy_entity(schedule)
         # the job is uploaded before the poller is returned, so the scratch folder may go then
         with tempfile.TemporaryDirectory(prefix="automl-azure-") as scratch:

@@ -60,6 +60,10 @@ def _check_name(name: str | None, what: str) -> str:
 
 def _coerce(name: str, value: Any, type_: str) -> Any:
     """``value`` as pipeline input ``name`` of ``type_`` wants it, or ConfigError naming it."""
+    from azure.ai.ml import Input
+
+    if isinstance(value, Input) and type_ not in DATA_TYPES:  # Azure's form of a literal
+        value = value.default
     bad = ConfigError(
         f"parameter {name!r} must be {_TYPE_WORDS.get(type_, type_)}, got {value!r}."
     )

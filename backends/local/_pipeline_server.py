@@ -28,6 +28,7 @@ from typing import Any
 
 from automl_local.exceptions import ConfigError, ServiceError
 from automl_local.workspace import Workspace
+from backends.local._servers import is_port_free, pick_port
 
 __all__ = [
     "AUTOSTART_ENV",
@@ -156,26 +157,6 @@ def _healthy(port: int) -> bool:
     return response.status_code == 200 and "Healthy" in response.text
 
 
-def _port_free(port: int) -> bool:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((HOST, port))
-        except OSError:
-            return False
-    return True
-
-
-def _any_free_port() -> int:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
 def start_server(
     ws: Workspace,
     *,
@@ -207,11 +188,11 @@ def start_server(
     previous = ws.catalogue.get(KIND, STATE) or {}
     if port:
         chosen = int(port)
-        if not _port_free(chosen):
+        if not is_port_free(chosen):
             raise ServiceError(f"port {chosen} on {HOST} is in use; choose another --port.")
     else:
         last = previous.get("port")
-        chosen = int(last) if last and _port_free(int(last)) else _any_free_port()
+        chosen = pick_port(int(last) if last else None)
     ensure_keys(ws)
     folder = control_plane_dir(ws)
     log_path = folder / "server.log"

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from automl_local.exceptions import NotFoundError
+from automl_local.exceptions import ConfigError, NotFoundError
 
 ENDPOINT = "bank-contract-ep"
 DEPLOYMENT = "blue"
@@ -206,7 +206,8 @@ def _follow(client: Any, name: str) -> Any:
 def run_pipeline_scenario(client: Any, probe: Any, *, yaml_path: Path, data_folder: Path
                           ) -> ScenarioResult:
     """pipeline job (command -> AutoML) -> stream -> child runs -> cron + recurrence schedules
-    -> trigger -> disable -> delete -> batch endpoint + pipeline deployment -> invoke -> delete."""
+    -> trigger -> delete refused while enabled -> disable -> delete -> batch endpoint +
+    pipeline deployment (from the job) -> invoke with a parameter -> delete."""
     from azure.ai.ml.constants import TimeZone
     from azure.ai.ml.entities import (
         BatchEndpoint,
@@ -267,6 +268,12 @@ def run_pipeline_scenario(client: Any, probe: Any, *, yaml_path: Path, data_fold
     _follow(client, str(fired.job_name))
     probe.run_finished(str(fired.job_name))
     result.steps.append("trigger")
+
+    with pytest.raises(ConfigError, match=r"(?i)only (a )?disabled schedules? can be deleted"):
+        client.schedules.begin_delete(CRON_SCHEDULE).result()
+    assert client.schedules.get(CRON_SCHEDULE).is_enabled
+    probe.enabled_delete_refused(CRON_SCHEDULE)
+    result.steps.append("refuse_delete")
 
     for name in (CRON_SCHEDULE, RECURRENCE_SCHEDULE):
         disabled = client.schedules.begin_disable(name).result()

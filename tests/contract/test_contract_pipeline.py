@@ -21,7 +21,8 @@ def test_pipeline_schedule_and_publication_flow(contract_backend: tuple[Any, Any
     data_folder = write_mltable_folder(bank_data, tmp_path / "raw-mltable")
     result = run_pipeline_scenario(client, probe, yaml_path=PIPELINE_YAML,
                                    data_folder=data_folder)
-    assert result.steps == ["pipeline", "stream", "children", "schedules", "trigger", "disable",
-                            "delete_schedules", "publish", "invoke", "delete_endpoint"]
+    assert result.steps == ["pipeline", "stream", "children", "schedules", "trigger",
+                            "refuse_delete", "disable", "delete_schedules", "publish", "invoke",
+                            "delete_endpoint"]
     assert len(set(result.runs)) == 2 and result.job_name not in result.runs
 

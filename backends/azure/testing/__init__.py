@@ -14,8 +14,11 @@ feature's tests (and users' own tests) can exercise ``--backend azure``.
                          transport=transport)
 
 :class:`FakeAzureML` builds a whole workspace on such a transport (ARM
-resources, run history, MLflow, blob storage, scoring), answering from JSON
-fixtures; the contract suite's are in ``tests/contract/fixtures/azure``.
+resources, run history, MLflow, blob storage, scoring; for pipelines: code
+uploads, child runs, schedule triggers, batch-endpoint invocations),
+answering from JSON fixtures; the contract suite's are in
+``tests/contract/fixtures/azure``. :class:`FakeCredential` hands out
+unsigned JWTs for the audience asked, as Entra ID would.
 
 Uploads and downloads use azure-storage-blob, which azure-ai-ml builds
 without passing our transport along; :func:`intercept_storage` routes those

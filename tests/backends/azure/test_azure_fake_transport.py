@@ -46,3 +46,21 @@ def test_blob_storage_round_trip_and_ranges(fake: Any) -> None:
     listing = _send(fake.transport, "GET", "https://acct.blob.core.windows.net/cont",
                     params={"restype": "container", "comp": "list", "prefix": "dir/"})
     assert b"<Name>dir/file.bin</Name>" in listing.content
+
+
+def test_fake_credential_tokens_are_jwts_for_the_asked_audience() -> None:
+    """azure-ai-ml decodes the ML token before it submits a pipeline; the fake's must decode."""
+    import jwt
+
+    from backends.azure.testing import FakeCredential
+
+    credential = FakeCredential("tester")
+    token = credential.get_token("https://ml.azure.com/.default").token
+    claims = jwt.decode(token, options={"verify_signature": False, "verify_aud": False})
+    assert claims["aud"] == "https://ml.azure.com"
+    assert claims["name"] == "tester"
+    assert token == credential.token_for("https://ml.azure.com/.default")  # stable
+    arm = credential.get_token_info("https://management.azure.com/.default").token
+    assert FakeCredential.claims(f"Bearer {arm}")["aud"] == "https://management.azure.com"
+    assert credential.scopes == [("https://ml.azure.com/.default",),
+                                 ("https://management.azure.com/.default",)]
