@@ -182,7 +182,7 @@ def run_lightgbm(
 def _categorical(X: pd.DataFrame, like: pd.DataFrame | None = None) -> pd.DataFrame:
     X = X.copy()
     for col in X.columns:
-        if X[col].dtype == object:
+        if not pd.api.types.is_numeric_dtype(X[col]):  # object or pandas 3 "str"
             cats = (
                 like[col].cat.categories if like is not None else sorted(X[col].dropna().unique())
             )
