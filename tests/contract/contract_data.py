@@ -10,7 +10,7 @@ import pandas as pd
 HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures"
 AZURE_FIXTURES = FIXTURES / "azure"
-BANK_YAML = FIXTURES / "bankmarketing" / "automl-job.yml"
+BANK_YAML = FIXTURES / "bank-like" / "automl-job.yml"
 PIPELINE_YAML = FIXTURES / "pipeline" / "pipeline.yml"
 
 

@@ -21,8 +21,8 @@ from contract_data import FIXTURES
 from automl_local.settings import JobSettings
 
 REPO = Path(__file__).resolve().parents[2]
-YAMLS = [FIXTURES / "bankmarketing" / "automl-job.yml",
-         FIXTURES / "bankmarketing" / "automl-job-variant.yml"]
+YAMLS = [FIXTURES / "bank-like" / "automl-job.yml",
+         FIXTURES / "bank-like" / "automl-job-variant.yml"]
 if (REPO / "examples" / "bankmarketing" / "automl-job.yml").is_file():
     YAMLS.append(REPO / "examples" / "bankmarketing" / "automl-job.yml")
 
@@ -154,7 +154,7 @@ def test_local_and_azure_read_the_yaml_alike(yaml_path: Path, fake_azure: Any) -
 
 def test_azure_view_reads_a_service_default_as_missing(fake_azure: Any) -> None:
     """A YAML without limits sends no limit values: Azure applies its own defaults."""
-    minimal = FIXTURES / "bankmarketing" / "automl-job-minimal.yml"
+    minimal = FIXTURES / "bank-like" / "automl-job-minimal.yml"
     azure = azure_view(*_submit_to_fake_azure(minimal, fake_azure))
     assert azure["primary_metric"] == "AUC_weighted"  # the YAML path's default metric
     assert azure["limits"]["max_trials"] is None and azure["limits"]["timeout_minutes"] is None
