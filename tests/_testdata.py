@@ -39,3 +39,27 @@ training:
   allowed_training_algorithms: [LightGBM, LogisticRegression]
   enable_stack_ensemble: false
 """
+
+
+def save_sklearn_model(pipe, frame: pd.DataFrame, path):
+    """Save a fitted scikit-learn model as the engine saves its best model (MLflow, cloudpickle).
+
+    Explicit requirements skip MLflow's requirement inference, a subprocess that
+    re-imports the model and costs ~10 s per model.
+    """
+    import warnings
+
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mlflow.sklearn.save_model(
+            pipe,
+            str(path),
+            serialization_format="cloudpickle",
+            signature=infer_signature(frame, pipe.predict(frame)),
+            input_example=frame.head(1),
+            pip_requirements=["scikit-learn", "pandas", "cloudpickle"],
+        )
+    return path

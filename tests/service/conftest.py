@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from _testdata import save_sklearn_model
 
 from service._config import hash_key
 
@@ -68,24 +68,9 @@ def _pipeline(trap: Any = None) -> Any:
 
 
 def _save(pipe: Any, path: Path) -> Path:
-    import mlflow.sklearn
-    from mlflow.models import infer_signature
-
     frame, label = make_frame()
     pipe.fit(frame, label)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        mlflow.sklearn.save_model(
-            pipe,
-            str(path),
-            serialization_format="cloudpickle",
-            signature=infer_signature(frame, pipe.predict(frame)),
-            input_example=frame.head(1),
-            # Explicit requirements skip MLflow's requirement inference, a subprocess that
-            # re-imports the model and costs ~10 s per model.
-            pip_requirements=["scikit-learn", "pandas", "cloudpickle"],
-        )
-    return path
+    return save_sklearn_model(pipe, frame, path)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from _testdata import save_sklearn_model
 
 EP_COLUMNS = ["age", "job", "balance"]
 
@@ -36,8 +36,6 @@ def _ep_frame(n: int = 300, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
 
 
 def _ep_save(estimator: Any, path: Path) -> Path:
-    import mlflow.sklearn
-    from mlflow.models import infer_signature
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
@@ -50,18 +48,7 @@ def _ep_save(estimator: Any, path: Path) -> Path:
         ]
     )
     pipe = Pipeline([("features", features), ("model", estimator)]).fit(frame, label)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        mlflow.sklearn.save_model(
-            pipe,
-            str(path),
-            serialization_format="cloudpickle",
-            signature=infer_signature(frame, pipe.predict(frame)),
-            input_example=frame.head(1),
-            # Given, not inferred: inference loads the model in a subprocess (~10 s).
-            pip_requirements=["scikit-learn", "pandas", "cloudpickle"],
-        )
-    return path
+    return save_sklearn_model(pipe, frame, path)
 
 
 @pytest.fixture(scope="session")
