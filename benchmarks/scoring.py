@@ -72,10 +72,10 @@ def train_model(data: Path, target: Path) -> pd.DataFrame:
     """
     import shutil
 
+    from automl_local.backends import get_client
     from azure.ai.ml import Input, automl
 
     from automl_local.data import write_mltable
-    from backends import get_client
 
     if data.is_file():
         frame = pd.read_csv(data)
@@ -237,14 +237,13 @@ def bench_in_process(model_dir: Path, row: pd.DataFrame, requests: int,
 
 @contextlib.contextmanager
 def automl_endpoint(model_dir: Path, workspace: Path, instances: int) -> Iterator[dict[str, Any]]:
+    from automl_local.backends import get_client
     from azure.ai.ml.entities import (
         ManagedOnlineDeployment,
         ManagedOnlineEndpoint,
         Model,
         OnlineRequestSettings,
     )
-
-    from backends import get_client
 
     ml = get_client("local", workspace=workspace)
     model = ml.models.create_or_update(Model(name="bench-model", path=str(model_dir),

@@ -79,10 +79,10 @@ def run_automl_local(
 
     Times count from the ``create_or_update`` call, so they include the job's own start-up.
     """
+    from automl_local.backends import get_client
     from azure.ai.ml import Input, automl
 
     from automl_local.data import write_mltable
-    from backends import get_client
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = write_mltable(train, Path(tmp) / "train")

@@ -1,24 +1,32 @@
 """The scoring service: an Azure-inference-server-compatible FastAPI app for one endpoint.
 
-``python -m service --endpoint-dir E --port N [--workers K]`` serves every
+``python -m automl_local.service --endpoint-dir E --port N [--workers K]`` serves every
 deployment listed in ``E/endpoint.json``; :func:`create_app` builds the same
 app in-process. Scoring is also available as plain functions
 (:func:`parse_request`, :func:`predict`, :func:`format_response`,
 :func:`score_body`) that need no HTTP.
 
-Names are imported on first use, so ``python -m service`` (whose supervisor
+Names are imported on first use, so ``python -m automl_local.service`` (whose supervisor
 process never scores) does not pay for pandas, FastAPI or MLflow.
 """
 
 from __future__ import annotations
 
+# One import path per module (see setup.py): run from the repository root, ``import service``
+# would otherwise load a second copy of every module beside ``automl_local.service``.
+if __name__ != "automl_local.service":
+    raise ImportError(
+        f"import this package as automl_local.service, not {__name__!r}: the repository's "
+        f"service/ folder is installed under the automl_local name (pip install -e .)"
+    )
+
 import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from service._app import ScoringRuntime, app_from_env, create_app
-    from service._auth import check_bearer
-    from service._config import (
+    from automl_local.service._app import ScoringRuntime, app_from_env, create_app
+    from automl_local.service._auth import check_bearer
+    from automl_local.service._config import (
         DeploymentConfig,
         EndpointConfig,
         KeyHashes,
@@ -27,12 +35,17 @@ if TYPE_CHECKING:
         parse_key_hashes,
         read_endpoint_config,
     )
-    from service._errors import ModelFailure, ScoringError
-    from service._formats import ParsedRequest, RequestFormat, format_response, parse_request
-    from service._model import ColumnSpec, LoadedModel, ModelSchema, load_model
-    from service._predict import ScoreOutcome, predict, score_body
-    from service._routing import choose_deployment
-    from service._swagger import build_swagger
+    from automl_local.service._errors import ModelFailure, ScoringError
+    from automl_local.service._formats import (
+        ParsedRequest,
+        RequestFormat,
+        format_response,
+        parse_request,
+    )
+    from automl_local.service._model import ColumnSpec, LoadedModel, ModelSchema, load_model
+    from automl_local.service._predict import ScoreOutcome, predict, score_body
+    from automl_local.service._routing import choose_deployment
+    from automl_local.service._swagger import build_swagger
 
 __all__ = [
     "ColumnSpec",
@@ -96,8 +109,8 @@ _HOME = {
 def __getattr__(name: str) -> Any:
     module = _HOME.get(name)
     if module is None:
-        raise AttributeError(f"module 'service' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"service.{module}"), name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"automl_local.service.{module}"), name)
     globals()[name] = value
     return value
 

@@ -1,4 +1,4 @@
-"""``python -m service --endpoint-dir E --host 127.0.0.1 --port N [--workers K]``.
+"""``python -m automl_local.service --endpoint-dir E --host 127.0.0.1 --port N [--workers K]``.
 
 Started by the endpoint process manager. Checks the endpoint folder first (a
 bad ``endpoint.json`` is one line on stderr and exit code 2, before any
@@ -24,7 +24,7 @@ __all__ = ["main"]
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m service",
+        prog="python -m automl_local.service",
         description="Serve an automl-local online endpoint (all its deployments) over HTTP.",
     )
     parser.add_argument(
@@ -50,13 +50,13 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # Imported here so `--help` and argument errors stay instant.
-    from service._config import (
+    from automl_local.service._config import (
         ENDPOINT_DIR_ENV,
         METRICS_SUBDIR,
         deployment_dir,
         read_endpoint_config,
     )
-    from service._logging import DeploymentLog
+    from automl_local.service._logging import DeploymentLog
 
     endpoint_dir = Path(args.endpoint_dir).expanduser().resolve()
     try:
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     uvicorn.run(
-        "service._app:app_from_env",
+        "automl_local.service._app:app_from_env",
         factory=True,
         host=args.host,
         port=args.port,
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         access_log=False,
         server_header=False,
         # uvicorn's protocol plus TCP_NODELAY: without it, workers > 1 add ~40 ms per request.
-        http="service._http:NoDelayHTTPProtocol",
+        http="automl_local.service._http:NoDelayHTTPProtocol",
     )
     return 0
 

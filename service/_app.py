@@ -31,17 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
-from starlette.background import BackgroundTask
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import ClientDisconnect
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
-
-from automl_local.exceptions import ConfigError
-from service._auth import check_bearer
-from service._config import (
+from automl_local.service._auth import check_bearer
+from automl_local.service._config import (
     ENDPOINT_DIR_ENV,
     ENDPOINT_FILE,
     KEYS_FILE,
@@ -53,14 +44,23 @@ from service._config import (
     parse_endpoint_config,
     parse_key_hashes,
 )
-from service._errors import ModelFailure, ScoringError
-from service._logging import DeploymentLog, payload_logging_enabled
-from service._metrics import Metrics
-from service._model import LoadedModel, load_model
-from service._predict import ScoreOutcome, score_body
-from service._routing import DEPLOYMENT_HEADER, choose_deployment, choose_mirror
-from service._swagger import build_swagger, swagger_ui_html
-from service._telemetry import make_tracer
+from automl_local.service._errors import ModelFailure, ScoringError
+from automl_local.service._logging import DeploymentLog, payload_logging_enabled
+from automl_local.service._metrics import Metrics
+from automl_local.service._model import LoadedModel, load_model
+from automl_local.service._predict import ScoreOutcome, score_body
+from automl_local.service._routing import DEPLOYMENT_HEADER, choose_deployment, choose_mirror
+from automl_local.service._swagger import build_swagger, swagger_ui_html
+from automl_local.service._telemetry import make_tracer
+from fastapi import FastAPI, Request
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from starlette.background import BackgroundTask
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+
+from automl_local.exceptions import ConfigError
 
 __all__ = ["ENDPOINT_DIR_ENV", "ScoringRuntime", "app_from_env", "create_app"]
 
@@ -536,6 +536,6 @@ def app_from_env() -> FastAPI:
     if not endpoint_dir:
         raise ConfigError(
             f"{ENDPOINT_DIR_ENV} is not set; start the server with "
-            "`python -m service --endpoint-dir <folder> --port <n>`."
+            "`python -m automl_local.service --endpoint-dir <folder> --port <n>`."
         )
     return create_app(endpoint_dir)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from service._errors import ScoringError
+from automl_local.service._errors import ScoringError
 
 __all__ = ["check_bearer"]
 

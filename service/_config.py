@@ -13,7 +13,7 @@ a traffic change or a key regeneration takes effect on the next request, with
 no restart. Models are not reloaded here: the process manager restarts the
 server when the set of deployments or their models change.
 
-This module imports only the standard library: ``python -m service`` uses it
+This module imports only the standard library: ``python -m automl_local.service`` uses it
 to validate the folder before starting workers.
 """
 
@@ -47,7 +47,7 @@ __all__ = [
     "read_endpoint_config",
 ]
 
-#: How ``python -m service`` hands the endpoint folder to uvicorn's app factory in each worker.
+#: How ``python -m automl_local.service`` hands the endpoint folder to each worker's app factory.
 ENDPOINT_DIR_ENV = "AUTOML_SERVICE_ENDPOINT_DIR"
 #: Where workers share their metric snapshots, inside the endpoint folder.
 METRICS_SUBDIR = Path(".service") / "metrics"
@@ -204,7 +204,7 @@ def parse_endpoint_config(raw: bytes | str, source: str = ENDPOINT_FILE) -> Endp
 
 
 def read_endpoint_config(endpoint_dir: str | os.PathLike[str]) -> EndpointConfig:
-    """Read and validate ``E/endpoint.json`` (start-up check of ``python -m service``)."""
+    """Read and validate ``E/endpoint.json`` (the server's start-up check)."""
     path = Path(endpoint_dir) / ENDPOINT_FILE
     try:
         raw = path.read_bytes()

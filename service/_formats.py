@@ -37,9 +37,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from service._errors import ScoringError
-from service._model import NUMERIC_TYPES, ColumnSpec, ModelSchema
+from automl_local.service._errors import ScoringError
+from automl_local.service._model import NUMERIC_TYPES, ColumnSpec, ModelSchema
 
 __all__ = [
     "ACCEPTED_FORMATS",

@@ -8,7 +8,7 @@ Nagle on; a response written as headers + body then waits for the client's
 delayed ACK, adding ~40 ms to every request on loopback (measured: p50
 2.2 ms with one worker, 44 ms with two, for a trivial Starlette app).
 Setting TCP_NODELAY when the connection is made removes that, whatever the
-worker count. Passed to uvicorn as ``http="service._http:NoDelayHTTPProtocol"``.
+worker count. Passed to uvicorn as ``http="automl_local.service._http:NoDelayHTTPProtocol"``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ the whole server whichever worker takes the call, every worker saves a
 snapshot of its counters to ``<share_dir>/<pid>-<start>.json`` (at most once
 a second, from a background task, and on each ``/metrics`` call), and the
 answering worker sums all snapshots. Files of dead workers stay, so totals
-never go down while the server runs; ``python -m service`` empties the folder
+never go down while the server runs; ``python -m automl_local.service`` empties the folder
 at start. Other workers' numbers can lag by up to a second.
 
 Written by hand (the format is tiny) to avoid a dependency.

@@ -213,8 +213,8 @@ def _warm_up(model: LoadedModel) -> list[Any] | None:
     """Score the example row once; its answer becomes the swagger's output example."""
     if not model.schema.columns:
         return None
-    from service._formats import frame_from_records
-    from service._predict import predict
+    from automl_local.service._formats import frame_from_records
+    from automl_local.service._predict import predict
 
     try:
         frame, _ = frame_from_records([model.schema.example_row()], model.schema, "example")

@@ -14,10 +14,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from service._errors import ModelFailure, ScoringError
-from service._formats import ParsedRequest, format_response, parse_request
-from service._model import LoadedModel
+from automl_local.service._errors import ModelFailure, ScoringError
+from automl_local.service._formats import ParsedRequest, format_response, parse_request
+from automl_local.service._model import LoadedModel
 
 __all__ = ["ScoreOutcome", "decode_json", "predict", "score_body", "to_jsonable"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from collections.abc import Collection, Mapping
 
-from service._errors import ScoringError
+from automl_local.service._errors import ScoringError
 
 __all__ = ["DEPLOYMENT_HEADER", "choose_deployment", "choose_mirror"]
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from service._formats import ACCEPTED_FORMATS
-from service._model import LoadedModel
+from automl_local.service._formats import ACCEPTED_FORMATS
+from automl_local.service._model import LoadedModel
 
 __all__ = ["SWAGGER_VERSIONS", "build_swagger", "swagger_ui_html"]
 

@@ -100,7 +100,7 @@ def output_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def get_ml_client() -> Any:
     """The client for the current command's ``--backend`` / ``--workspace``."""
-    from backends import get_client
+    from automl_local.backends import get_client
 
     ctx = click.get_current_context()
     backend = ctx.meta.get("backend", "local")

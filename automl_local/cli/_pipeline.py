@@ -86,7 +86,7 @@ def _batch_groups(ml: Any) -> tuple[Any, Any]:
     endpoints = getattr(ml, "batch_endpoints", None)
     deployments = getattr(ml, "batch_deployments", None)
     if (endpoints is None or deployments is None) and ml.backend == "local":
-        from backends.local._batch import (
+        from automl_local.backends.local._batch import (
             LocalBatchDeploymentOperations,
             LocalBatchEndpointOperations,
         )
@@ -102,7 +102,7 @@ def _batch_groups(ml: Any) -> tuple[Any, Any]:
 
 def _describe(ml: Any, name: str) -> dict[str, Any]:
     if ml.backend == "local":
-        from backends.local._batch import describe
+        from automl_local.backends.local._batch import describe
 
         return describe(ml, name)
     endpoints, deployments = _batch_groups(ml)
@@ -191,7 +191,7 @@ def publish(job_name: str, name: str, description: str | None, output: str) -> N
         endpoint.defaults = {"deployment_name": DEFAULT_DEPLOYMENT}
         endpoints.begin_create_or_update(endpoint).result()
     else:
-        from backends.local._pipeline_server import ensure_server
+        from automl_local.backends.local._pipeline_server import ensure_server
 
         ensure_server(ml.workspace)
     info = _describe(ml, name)

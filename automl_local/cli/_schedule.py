@@ -98,7 +98,7 @@ def _after_write(ml: Any, entity: Any, output: str, verb: str) -> None:
     if row["next_run_time"]:
         click.echo(f"Next run: {row['next_run_time']}")
     if ml.backend == "local":
-        from backends.local._pipeline_server import server_url
+        from automl_local.backends.local._pipeline_server import server_url
 
         record = ml.workspace.catalogue.get("schedule", entity.name) or {}
         for warning in record.get("warnings") or []:

@@ -55,7 +55,7 @@ def server() -> None:
 @output_option
 def start(port: int | None, missed_runs: str, output: str) -> None:
     """Start the server in the background (does nothing if it already runs)."""
-    from backends.local._pipeline_server import server_state, start_server
+    from automl_local.backends.local._pipeline_server import server_state, start_server
 
     ws = _workspace()
     was_running = server_state(ws) is not None
@@ -74,7 +74,7 @@ def start(port: int | None, missed_runs: str, output: str) -> None:
 @_workspace_option
 def stop() -> None:
     """Stop the server. Schedules keep their state and fire again after the next start."""
-    from backends.local._pipeline_server import stop_server
+    from automl_local.backends.local._pipeline_server import stop_server
 
     stopped = stop_server(_workspace())
     click.echo("Control plane stopped." if stopped else "Control plane was not running.")
@@ -85,7 +85,7 @@ def stop() -> None:
 @output_option
 def status(output: str) -> None:
     """Whether the server runs, where, and what it serves."""
-    from backends.local._pipeline_server import server_state
+    from automl_local.backends.local._pipeline_server import server_state
 
     ws = _workspace()
     state = server_state(ws)
@@ -122,7 +122,7 @@ def status(output: str) -> None:
 @output_option
 def get_credentials(output: str) -> None:
     """The control-plane keys (send one as 'Authorization: Bearer <key>')."""
-    from backends.local._pipeline_server import get_keys
+    from automl_local.backends.local._pipeline_server import get_keys
 
     keys = get_keys(_workspace())
     if output == "json":
@@ -138,7 +138,7 @@ def get_credentials(output: str) -> None:
 @_workspace_option
 def regenerate_keys(key_type: str) -> None:
     """Replace a key; the running server accepts the new one at once, the old one no more."""
-    from backends.local._pipeline_server import regenerate_key
+    from automl_local.backends.local._pipeline_server import regenerate_key
 
     regenerate_key(_workspace(), key_type)
     click.echo(f"Regenerated the {key_type} key: automl-local server get-credentials")
@@ -149,7 +149,7 @@ def regenerate_keys(key_type: str) -> None:
 @_workspace_option
 def logs(lines: int) -> None:
     """The last lines of the server log (requests, schedule firings, errors)."""
-    from backends.local._pipeline_server import control_plane_dir
+    from automl_local.backends.local._pipeline_server import control_plane_dir
 
     path = control_plane_dir(_workspace()) / "server.log"
     if not path.exists():

@@ -1,6 +1,6 @@
 """The Azure backend: the same operations, run by ``azure.ai.ml.MLClient``.
 
-    from backends import get_client
+    from automl_local.backends import get_client
     ml = get_client("azure")              # AZURE_* env vars or config.json
     ml.jobs.create_or_update(load_job("automl-job.yml"))
 
@@ -10,7 +10,7 @@ See :class:`AzureClient`; :mod:`backends.azure.testing` has the fake Azure
 
 from __future__ import annotations
 
-from backends.azure._client import AzureClient
-from backends.azure._errors import AzureResourceNotFoundError
+from automl_local.backends.azure._client import AzureClient
+from automl_local.backends.azure._errors import AzureResourceNotFoundError
 
 __all__ = ["AzureClient", "AzureResourceNotFoundError"]

@@ -18,14 +18,13 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from backends.azure._errors import GuardedGroup, guarded
-from backends.azure._local_only import refuse_local_only
-from backends.azure._mltable import is_local_path, to_mltable_folder
+from automl_local.backends.azure._errors import GuardedGroup, guarded
+from automl_local.backends.azure._local_only import refuse_local_only
+from automl_local.backends.azure._mltable import is_local_path, to_mltable_folder
 
 if TYPE_CHECKING:
+    from automl_local.backends.azure._client import AzureClient
     from azure.ai.ml.entities import Data, Model
-
-    from backends.azure._client import AzureClient
 
 __all__ = ["AzureDataOperations", "AzureModelOperations", "best_trial_model_path"]
 

@@ -16,14 +16,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from automl_local.backends.azure._endpoints import fresh_invoke_headers
+from automl_local.backends.azure._errors import GuardedGroup, guarded
+from automl_local.backends.azure._local_only import refuse_local_only
+from automl_local.backends.azure._prepare import copy_entity
+
 from automl_local.exceptions import ConfigError
-from backends.azure._endpoints import fresh_invoke_headers
-from backends.azure._errors import GuardedGroup, guarded
-from backends.azure._local_only import refuse_local_only
-from backends.azure._prepare import copy_entity
 
 if TYPE_CHECKING:
-    from backends.azure._client import AzureClient
+    from automl_local.backends.azure._client import AzureClient
 
 __all__ = ["AzureBatchDeploymentOperations", "AzureBatchEndpointOperations", "literal_inputs"]
 

@@ -18,19 +18,27 @@ import os
 from functools import cached_property
 from typing import Any
 
-from backends.azure._assets import AzureDataOperations, AzureModelOperations
-from backends.azure._batch import AzureBatchDeploymentOperations, AzureBatchEndpointOperations
-from backends.azure._config import ENV_COMPUTE, WorkspaceRef, default_credential, resolve_workspace
-from backends.azure._endpoints import (
+from automl_local.backends.azure._assets import AzureDataOperations, AzureModelOperations
+from automl_local.backends.azure._batch import (
+    AzureBatchDeploymentOperations,
+    AzureBatchEndpointOperations,
+)
+from automl_local.backends.azure._config import (
+    ENV_COMPUTE,
+    WorkspaceRef,
+    default_credential,
+    resolve_workspace,
+)
+from automl_local.backends.azure._endpoints import (
     AzureOnlineDeploymentOperations,
     AzureOnlineEndpointOperations,
 )
-from backends.azure._errors import GuardedGroup
-from backends.azure._jobs import AzureJobOperations
-from backends.azure._local_only import refuse_local_only
-from backends.azure._mlflow import MlflowRunReader
-from backends.azure._schedules import AzureScheduleOperations
-from backends.base import BaseClient
+from automl_local.backends.azure._errors import GuardedGroup
+from automl_local.backends.azure._jobs import AzureJobOperations
+from automl_local.backends.azure._local_only import refuse_local_only
+from automl_local.backends.azure._mlflow import MlflowRunReader
+from automl_local.backends.azure._schedules import AzureScheduleOperations
+from automl_local.backends.base import BaseClient
 
 __all__ = ["AzureClient"]
 

@@ -18,13 +18,12 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from backends.azure._errors import GuardedGroup, guarded
-from backends.azure._local_only import refuse_local_method, refuse_local_only
+from automl_local.backends.azure._errors import GuardedGroup, guarded
+from automl_local.backends.azure._local_only import refuse_local_method, refuse_local_only
 
 if TYPE_CHECKING:
+    from automl_local.backends.azure._client import AzureClient
     from azure.ai.ml.entities import OnlineDeployment, OnlineEndpoint
-
-    from backends.azure._client import AzureClient
 
 __all__ = [
     "AzureOnlineDeploymentOperations",

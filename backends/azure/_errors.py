@@ -19,6 +19,7 @@ import functools
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+from automl_local.backends.azure._config import SIGN_IN_HINT
 from azure.core.exceptions import (
     ClientAuthenticationError,
     HttpResponseError,
@@ -36,7 +37,6 @@ from automl_local.exceptions import (
     JobFailedError,
     NotFoundError,
 )
-from backends.azure._config import SIGN_IN_HINT
 
 __all__ = ["AzureResourceNotFoundError", "GuardedPoller", "guarded", "translate"]
 

@@ -25,15 +25,15 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from automl_local.backends.azure._errors import GuardedGroup, guarded
+from automl_local.backends.azure._local_only import refuse_local_method, refuse_local_only
+from automl_local.backends.azure._prepare import apply_default_compute, copy_entity, prepare_job
+
 from automl_local.exceptions import ConfigError, JobFailedError, NotFoundError
-from backends.azure._errors import GuardedGroup, guarded
-from backends.azure._local_only import refuse_local_method, refuse_local_only
-from backends.azure._prepare import apply_default_compute, copy_entity, prepare_job
 
 if TYPE_CHECKING:
+    from automl_local.backends.azure._client import AzureClient
     from azure.ai.ml.entities import Job
-
-    from backends.azure._client import AzureClient
 
 __all__ = ["BEST_MODEL_OUTPUT", "AzureJobOperations", "best_model_artifact_uri"]
 

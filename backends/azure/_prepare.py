@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from backends.azure._mltable import is_local_path, to_mltable_folder
+from automl_local.backends.azure._mltable import is_local_path, to_mltable_folder
 
 if TYPE_CHECKING:
     from azure.ai.ml.entities import Job

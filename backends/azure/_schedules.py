@@ -16,13 +16,14 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from automl_local.backends.azure._errors import GuardedGroup, guarded
+from automl_local.backends.azure._local_only import refuse_local_method, refuse_local_only
+from automl_local.backends.azure._prepare import copy_entity, prepare_job
+
 from automl_local.exceptions import ConfigError
-from backends.azure._errors import GuardedGroup, guarded
-from backends.azure._local_only import refuse_local_method, refuse_local_only
-from backends.azure._prepare import copy_entity, prepare_job
 
 if TYPE_CHECKING:
-    from backends.azure._client import AzureClient
+    from automl_local.backends.azure._client import AzureClient
 
 __all__ = ["AzureScheduleOperations"]
 

@@ -6,8 +6,9 @@ import os
 from functools import cached_property
 from typing import Any
 
+from automl_local.backends.base import BaseClient
+
 from automl_local.workspace import Workspace
-from backends.base import BaseClient
 
 __all__ = ["LocalClient"]
 
@@ -31,48 +32,48 @@ class LocalClient(BaseClient):
 
     @cached_property
     def jobs(self) -> Any:  # type: ignore[override]
-        from backends.local._jobs import LocalJobOperations
+        from automl_local.backends.local._jobs import LocalJobOperations
 
         return LocalJobOperations(self)
 
     @cached_property
     def data(self) -> Any:  # type: ignore[override]
-        from backends.local._data import LocalDataOperations
+        from automl_local.backends.local._data import LocalDataOperations
 
         return LocalDataOperations(self)
 
     @cached_property
     def models(self) -> Any:  # type: ignore[override]
-        from backends.local._models import LocalModelOperations
+        from automl_local.backends.local._models import LocalModelOperations
 
         return LocalModelOperations(self)
 
     @cached_property
     def online_endpoints(self) -> Any:  # type: ignore[override]
-        from backends.local._endpoints import LocalOnlineEndpointOperations
+        from automl_local.backends.local._endpoints import LocalOnlineEndpointOperations
 
         return LocalOnlineEndpointOperations(self)
 
     @cached_property
     def online_deployments(self) -> Any:  # type: ignore[override]
-        from backends.local._deployments import LocalOnlineDeploymentOperations
+        from automl_local.backends.local._deployments import LocalOnlineDeploymentOperations
 
         return LocalOnlineDeploymentOperations(self)
 
     @cached_property
     def batch_endpoints(self) -> Any:
-        from backends.local._batch import LocalBatchEndpointOperations
+        from automl_local.backends.local._batch import LocalBatchEndpointOperations
 
         return LocalBatchEndpointOperations(self)
 
     @cached_property
     def batch_deployments(self) -> Any:
-        from backends.local._batch import LocalBatchDeploymentOperations
+        from automl_local.backends.local._batch import LocalBatchDeploymentOperations
 
         return LocalBatchDeploymentOperations(self)
 
     @cached_property
     def schedules(self) -> Any:
-        from backends.local._schedules import LocalScheduleOperations
+        from automl_local.backends.local._schedules import LocalScheduleOperations
 
         return LocalScheduleOperations(self)

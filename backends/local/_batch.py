@@ -25,9 +25,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from automl_local.backends.base import LocalPoller
+
 from automl_local.exceptions import ConfigError, NotFoundError
 from automl_local.pipelines import DATA_TYPES, parse_pipeline
-from backends.base import LocalPoller
 
 __all__ = [
     "DEFAULT_DEPLOYMENT",
@@ -196,7 +197,7 @@ def publish_job(
 
 def describe(client: Any, name: str) -> dict[str, Any]:
     """What a caller needs to trigger endpoint ``name``: URLs, deployment, parameters."""
-    from backends.local._pipeline_server import server_url
+    from automl_local.backends.local._pipeline_server import server_url
 
     endpoint = client.workspace.catalogue.require(ENDPOINT, name, hint=_HINT)
     deployment_name = endpoint.get("default_deployment")
@@ -241,7 +242,7 @@ def invoke_published(
     as_entity: bool = True,
 ) -> Any:
     """Start a run of a published pipeline; return its ``PipelineJob`` (or its job record)."""
-    from backends.local._pipelines import start_pipeline
+    from automl_local.backends.local._pipelines import start_pipeline
 
     record = client.workspace.catalogue.require(ENDPOINT, endpoint, hint=_HINT)
     chosen = deployment or record.get("default_deployment")
@@ -272,7 +273,7 @@ def _check_data_parameters(
     """Data given as parameters must exist now (400 at the trigger, not a failed run later)."""
     from pathlib import Path
 
-    from backends.local._pipeline_spec import local_input_path
+    from automl_local.backends.local._pipeline_spec import local_input_path
 
     base_dir = Path(body.get("base_dir") or client.workspace.root)
     for name, value in (data.get("inputs") or {}).items():
@@ -304,7 +305,7 @@ class LocalBatchEndpointOperations:
 
     def begin_create_or_update(self, endpoint: Any, **kwargs: Any) -> LocalPoller[Any]:
         def create() -> Any:
-            from backends.local._pipeline_server import ensure_server
+            from automl_local.backends.local._pipeline_server import ensure_server
 
             name = _check_name(endpoint.name, "batch endpoint")
             existing = self._ws.catalogue.get(ENDPOINT, name) or {}
@@ -331,10 +332,9 @@ class LocalBatchEndpointOperations:
         return LocalPoller(create)
 
     def get(self, name: str, **kwargs: Any) -> Any:
+        from automl_local.backends.local._pipeline_server import server_url
         from azure.ai.ml._restclient.arm_ml_service.models import BatchEndpointDefaults
         from azure.ai.ml.entities import BatchEndpoint
-
-        from backends.local._pipeline_server import server_url
 
         record = self._ws.catalogue.require(ENDPOINT, name, hint=_HINT)
         base = server_url(self._ws)
@@ -407,13 +407,12 @@ class LocalBatchDeploymentOperations:
         import os
         from pathlib import Path
 
-        from azure.ai.ml.entities import PipelineComponentBatchDeployment
-
-        from backends.local._pipeline_spec import (
+        from automl_local.backends.local._pipeline_spec import (
             component_dict,
             pipeline_job_dict,
             prepare_pipeline,
         )
+        from azure.ai.ml.entities import PipelineComponentBatchDeployment
 
         if not isinstance(deployment, PipelineComponentBatchDeployment):
             raise ConfigError(

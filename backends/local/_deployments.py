@@ -19,11 +19,10 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from automl_local.exceptions import ConfigError, ServiceError
-from backends.base import LocalPoller
-from backends.local import _servers
-from backends.local._endpoint_specs import validate_name
-from backends.local._serving import (
+from automl_local.backends.base import LocalPoller
+from automl_local.backends.local import _servers
+from automl_local.backends.local._endpoint_specs import validate_name
+from automl_local.backends.local._serving import (
     DEPLOYMENT_KIND,
     converge,
     deployment_key,
@@ -34,6 +33,8 @@ from backends.local._serving import (
     require_endpoint,
     served_entry,
 )
+
+from automl_local.exceptions import ConfigError, ServiceError
 
 if TYPE_CHECKING:
     from azure.ai.ml.entities import ManagedOnlineDeployment, OnlineDeployment

@@ -19,18 +19,17 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from automl_local.exceptions import ConfigError, NotFoundError, ServiceError
-from backends.base import LocalPoller
-from backends.local import _servers
-from backends.local._endpoint_files import (
+from automl_local.backends.base import LocalPoller
+from automl_local.backends.local import _servers
+from automl_local.backends.local._endpoint_files import (
     folder_lock,
     new_key,
     read_keys,
     write_endpoint_config,
     write_keys,
 )
-from backends.local._endpoint_specs import validate_name, validate_traffic
-from backends.local._serving import (
+from automl_local.backends.local._endpoint_specs import validate_name, validate_traffic
+from automl_local.backends.local._serving import (
     DEPLOYMENT_KIND,
     ENDPOINT_KIND,
     converge,
@@ -42,6 +41,8 @@ from backends.local._serving import (
     now,
     require_endpoint,
 )
+
+from automl_local.exceptions import ConfigError, NotFoundError, ServiceError
 
 if TYPE_CHECKING:
     from azure.ai.ml.entities import (

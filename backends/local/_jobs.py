@@ -21,6 +21,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from automl_local.backends.base import LocalPoller
+from automl_local.backends.local._convert import settings_from_job
+from automl_local.backends.local._names import check_job_name, generate_job_name
+
 from automl_local.exceptions import (
     AlreadyExistsError,
     ConfigError,
@@ -28,9 +32,6 @@ from automl_local.exceptions import (
     NotFoundError,
 )
 from automl_local.settings import JobSettings
-from backends.base import LocalPoller
-from backends.local._convert import settings_from_job
-from backends.local._names import check_job_name, generate_job_name
 
 __all__ = ["LocalJobOperations", "pid_alive", "yaml_folder"]
 
@@ -75,7 +76,7 @@ class LocalJobOperations:
         from azure.ai.ml.entities import PipelineJob
 
         if isinstance(job, PipelineJob):
-            from backends.local._pipelines import submit_pipeline
+            from automl_local.backends.local._pipelines import submit_pipeline
 
             return submit_pipeline(self._client, job, experiment_name=experiment_name, tags=tags)
         if experiment_name:
@@ -129,7 +130,7 @@ class LocalJobOperations:
         return self._start(settings, record, record.get("warnings", []), record.get("description"))
 
     def _resolve(self, path: str, base_dir: Path | None) -> str:
-        from backends.local._data import resolve_input_path
+        from automl_local.backends.local._data import resolve_input_path
 
         return resolve_input_path(self._client, path, base_dir)
 
@@ -211,14 +212,14 @@ class LocalJobOperations:
     def get(self, name: str) -> Any:
         record = self._record(name)
         if record.get("type") == "pipeline":
-            from backends.local._pipelines import pipeline_entity
+            from automl_local.backends.local._pipelines import pipeline_entity
 
             return pipeline_entity(self._client, record)
         record["status"] = self._live_status(record)
         return self._entity(record)
 
     def _entity(self, record: dict[str, Any]) -> Any:
-        from backends.local._convert import job_from_settings
+        from automl_local.backends.local._convert import job_from_settings
 
         name = record["name"]
         spec = json.loads((self._ws.job_dir(name) / "spec.json").read_text())
@@ -238,7 +239,7 @@ class LocalJobOperations:
 
     def list(self, *, parent_job_name: str | None = None, **kwargs: Any) -> Iterator[Any]:
         if parent_job_name:
-            from backends.local._pipelines import list_children
+            from automl_local.backends.local._pipelines import list_children
 
             yield from list_children(self._client, parent_job_name)
             return
@@ -289,7 +290,7 @@ class LocalJobOperations:
         """Follow the job until it ends, as ``MLClient.jobs.stream`` does; raise if it failed."""
         record = self._record(name)
         if record.get("type") == "pipeline":
-            from backends.local._pipelines import stream_pipeline
+            from automl_local.backends.local._pipelines import stream_pipeline
 
             return stream_pipeline(self._client, name, printer=printer)
         show = printer or _print_event
@@ -308,7 +309,7 @@ class LocalJobOperations:
         def cancel() -> None:
             record = self._record(name)
             if record.get("type") == "pipeline":
-                from backends.local._pipelines import cancel_pipeline
+                from automl_local.backends.local._pipelines import cancel_pipeline
 
                 return cancel_pipeline(self._client, name)
             if self._live_status(record) in TERMINAL:
@@ -335,7 +336,7 @@ class LocalJobOperations:
     def output_path(self, name: str, output_name: str = BEST_MODEL) -> Path:
         record = self._record(name)
         if record.get("type") == "pipeline":
-            from backends.local._pipelines import pipeline_output_path
+            from automl_local.backends.local._pipelines import pipeline_output_path
 
             return pipeline_output_path(self._client, name, output_name)
         if output_name != BEST_MODEL:

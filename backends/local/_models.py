@@ -28,14 +28,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from automl_local.backends.local._endpoint_files import folder_lock
+from automl_local.backends.local._serving import now
+
 from automl_local.exceptions import (
     AlreadyExistsError,
     ConfigError,
     NotFoundError,
     ServiceError,
 )
-from backends.local._endpoint_files import folder_lock
-from backends.local._serving import now
 
 if TYPE_CHECKING:
     from azure.ai.ml.entities import Model

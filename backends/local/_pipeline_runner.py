@@ -1,4 +1,4 @@
-"""The pipeline job process: ``python -m backends.local._pipeline_runner --workspace W --job N``.
+"""The pipeline job process (``python -m automl_local.backends.local._pipeline_runner``).
 
 It lives in the backend (not the engine) because AutoML nodes are submitted
 through the local client, exactly as standalone AutoML jobs are. The
@@ -43,7 +43,7 @@ def _resolver(client: object, base_dir: Path) -> Callable[[str], str]:
     def resolve(path: str) -> str:
         if Path(path).is_absolute() and Path(path).exists():
             return path
-        from backends.local._data import resolve_input_path
+        from automl_local.backends.local._data import resolve_input_path
 
         return resolve_input_path(client, path, base_dir)
 
@@ -52,8 +52,8 @@ def _resolver(client: object, base_dir: Path) -> Callable[[str], str]:
 
 def run(workspace: Workspace, name: str) -> str:
     """Run pipeline job ``name`` in this process; return its final status."""
-    from backends.local import LocalClient
-    from backends.local._pipeline_automl import AutoMLNodeExecutor
+    from automl_local.backends.local import LocalClient
+    from automl_local.backends.local._pipeline_automl import AutoMLNodeExecutor
 
     job_dir = workspace.job_dir(name)
     logging.basicConfig(
@@ -104,7 +104,7 @@ def run(workspace: Workspace, name: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m backends.local._pipeline_runner")
+    parser = argparse.ArgumentParser(prog="python -m automl_local.backends.local._pipeline_runner")
     parser.add_argument("--workspace", required=True)
     parser.add_argument("--job", required=True)
     args = parser.parse_args(argv)

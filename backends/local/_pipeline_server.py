@@ -1,6 +1,6 @@
 """The control-plane server's process and keys: start, find, stop; create and rotate keys.
 
-One control-plane server per workspace (``python -m service.control_plane``,
+One control-plane server per workspace (``python -m automl_local.service.control_plane``,
 FastAPI under uvicorn on 127.0.0.1) serves the published pipelines and fires
 the schedules. It runs detached from the CLI in its own session, its log in
 ``<workspace>/control_plane/server.log``, its pid and port in the catalogue
@@ -26,9 +26,10 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
+from automl_local.backends.local._servers import is_port_free, pick_port
+
 from automl_local.exceptions import ConfigError, ServiceError
 from automl_local.workspace import Workspace
-from backends.local._servers import is_port_free, pick_port
 
 __all__ = [
     "AUTOSTART_ENV",
@@ -55,7 +56,7 @@ KEY_SLOTS = ("primary", "secondary")
 MISSED_RUN_POLICIES = ("run_once", "skip")
 AUTOSTART_ENV = "AUTOML_LOCAL_SERVER_AUTOSTART"
 STARTUP_TIMEOUT = float(os.environ.get("AUTOML_LOCAL_STARTUP_TIMEOUT", "120"))
-_MODULE = "service.control_plane"
+_MODULE = "automl_local.service.control_plane"
 
 
 def control_plane_dir(ws: Workspace) -> Path:

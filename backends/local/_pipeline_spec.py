@@ -206,7 +206,7 @@ def local_input_path(client: Any, path: str, base_dir: Path, where: str) -> str:
 
 
 def _resolve(client: Any, path: str, base_dir: Path, where: str) -> str:
-    from backends.local._data import resolve_input_path
+    from automl_local.backends.local._data import resolve_input_path
 
     try:
         return resolve_input_path(client, path, base_dir)
@@ -219,9 +219,8 @@ def _check_automl_node(
 ) -> None:
     """What ``jobs.create_or_update`` checks for an AutoML job, before any data exists."""
     import yaml
+    from automl_local.backends.local._convert import settings_from_job
     from azure.ai.ml import load_job
-
-    from backends.local._convert import settings_from_job
 
     for key in AUTOML_DATA_INPUTS:
         given = body.get(key)

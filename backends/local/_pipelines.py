@@ -3,7 +3,7 @@
 ``jobs.create_or_update(pipeline_job)`` lands in :func:`submit_pipeline`: the
 entity becomes the engine's pipeline dict (code snapshotted, paths checked,
 AutoML nodes validated), stored as ``jobs/<name>/pipeline.json``, and a
-detached runner process (``python -m backends.local._pipeline_runner``) runs
+detached runner process (``python -m automl_local.backends.local._pipeline_runner``) runs
 it, as Azure queues it on compute. Published endpoints and schedules start
 runs of stored dicts through :func:`start_pipeline`.
 
@@ -27,9 +27,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from automl_local.backends.local._pipeline_spec import (
+    pipeline_job_dict,
+    prepare_pipeline,
+    to_pipeline_job,
+)
+
 from automl_local.exceptions import AlreadyExistsError, JobFailedError, NotFoundError
 from automl_local.pipelines import log_tail
-from backends.local._pipeline_spec import pipeline_job_dict, prepare_pipeline, to_pipeline_job
 
 __all__ = [
     "TERMINAL",
@@ -58,7 +63,7 @@ def submit_pipeline(
     description: str | None = None,
 ) -> Any:
     """``jobs.create_or_update`` for a ``PipelineJob``: check, store, start; return the entity."""
-    from backends.local._names import check_job_name, generate_job_name
+    from automl_local.backends.local._names import check_job_name, generate_job_name
 
     name = check_job_name(job.name or generate_job_name())
     if client.workspace.catalogue.get("job", name) is not None:
@@ -95,7 +100,7 @@ def start_pipeline(
     Returns the ``PipelineJob`` entity, or with ``as_entity=False`` the job
     record (the control plane answers with it, without loading azure-ai-ml).
     """
-    from backends.local._names import check_job_name, generate_job_name
+    from automl_local.backends.local._names import check_job_name, generate_job_name
 
     ws = client.workspace
     name = check_job_name(name or generate_job_name())
@@ -116,7 +121,7 @@ def start_pipeline(
     ws.catalogue.put("job", name, record)
     with open(job_dir / "runner.log", "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "backends.local._pipeline_runner",
+            [sys.executable, "-m", "automl_local.backends.local._pipeline_runner",
              "--workspace", str(ws.root), "--job", name],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True, cwd=str(ws.root),
@@ -130,7 +135,7 @@ def start_pipeline(
 
 def live_record(client: Any, name: str) -> dict[str, Any]:
     """The job record, with a dead runner's non-final status corrected to Failed."""
-    from backends.local._jobs import pid_alive
+    from automl_local.backends.local._jobs import pid_alive
 
     cat = client.workspace.catalogue
     record = cat.require("job", name, hint="List jobs with `automl-local job list`.")
@@ -331,7 +336,7 @@ def _kill_group(pid: Any, sig: int) -> None:
 
 def cancel_pipeline(client: Any, name: str) -> None:
     """Stop the runner (it cancels running nodes), then make sure nothing is left running."""
-    from backends.local._jobs import pid_alive
+    from automl_local.backends.local._jobs import pid_alive
 
     ws = client.workspace
     record = live_record(client, name)

@@ -26,9 +26,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from automl_local.backends.base import LocalPoller
+from automl_local.backends.local._schedule_triggers import plan_trigger
+
 from automl_local.exceptions import ConfigError, NotFoundError
-from backends.base import LocalPoller
-from backends.local._schedule_triggers import plan_trigger
 
 __all__ = [
     "HISTORY_LIMIT",
@@ -84,7 +85,7 @@ def _job_payload(client: Any, create_job: Any) -> dict[str, Any]:
     if isinstance(create_job, PipelineJob):
         import os
 
-        from backends.local._pipeline_spec import pipeline_job_dict, prepare_pipeline
+        from automl_local.backends.local._pipeline_spec import pipeline_job_dict, prepare_pipeline
 
         base_dir = Path(getattr(create_job, "base_path", None) or os.getcwd())
         data, _, warnings = prepare_pipeline(client, pipeline_job_dict(create_job), base_dir)
@@ -126,7 +127,7 @@ def _job_entity(client: Any, payload: dict[str, Any]) -> Any:
     if payload["kind"] == "job_ref":
         return payload["job"]
     if payload["kind"] == "pipeline":
-        from backends.local._pipeline_spec import to_pipeline_job
+        from automl_local.backends.local._pipeline_spec import to_pipeline_job
 
         return to_pipeline_job(payload["pipeline"], payload.get("base_dir"))
     import yaml
@@ -181,7 +182,7 @@ def fire_schedule(
     origin = {"schedule": name, "scheduled_time": scheduled.isoformat(), "via": reason}
     try:
         if payload["kind"] == "pipeline":
-            from backends.local._pipelines import start_pipeline
+            from automl_local.backends.local._pipelines import start_pipeline
 
             start_pipeline(
                 client, payload["pipeline"], name=job_name, base_dir=payload.get("base_dir"),
@@ -205,7 +206,7 @@ def _rerun(client: Any, source: str, job_name: str, origin: dict[str, Any]) -> s
     ws = client.workspace
     record = ws.catalogue.require("job", source, hint="The schedule's create_job is gone.")
     if record.get("type") == "pipeline":
-        from backends.local._pipelines import start_pipeline
+        from automl_local.backends.local._pipelines import start_pipeline
 
         data = json.loads((ws.job_dir(source) / "pipeline.json").read_text())
         start_pipeline(
@@ -213,8 +214,9 @@ def _rerun(client: Any, source: str, job_name: str, origin: dict[str, Any]) -> s
             experiment_name=record.get("experiment_name"), origin=origin, as_entity=False,
         )  # fmt: skip
         return job_name
+    from automl_local.backends.local._convert import job_from_settings
+
     from automl_local.settings import JobSettings
-    from backends.local._convert import job_from_settings
 
     settings = JobSettings.from_dict(json.loads((ws.job_dir(source) / "spec.json").read_text()))
     job = job_from_settings(settings)
@@ -245,7 +247,7 @@ class LocalScheduleOperations:
                 f"{type(schedule).__name__} (monitor schedules are not emulated)."
             )
         name = str(schedule.name or "")
-        from backends.local._names import check_job_name
+        from automl_local.backends.local._names import check_job_name
 
         check_job_name(name)
         if schedule.trigger is None:
@@ -276,7 +278,7 @@ class LocalScheduleOperations:
         }  # fmt: skip
         self._ws.catalogue.put(KIND, name, record)
         if enabled:
-            from backends.local._pipeline_server import ensure_server
+            from automl_local.backends.local._pipeline_server import ensure_server
 
             ensure_server(self._ws)
         return self.get(name)
@@ -289,7 +291,7 @@ class LocalScheduleOperations:
             changes.update(anchor=time.time(), last_fire_time=None)
         self._ws.catalogue.update(KIND, name, changes)
         if flag:
-            from backends.local._pipeline_server import ensure_server
+            from automl_local.backends.local._pipeline_server import ensure_server
 
             ensure_server(self._ws)
         return self.get(name)

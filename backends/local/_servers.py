@@ -1,6 +1,6 @@
 """The process manager: start, watch and stop one endpoint's scoring server.
 
-An online endpoint is one uvicorn process (``python -m service``) on
+An online endpoint is one uvicorn process (``python -m automl_local.service``) on
 127.0.0.1 that holds every deployment's model. It must outlive the CLI
 command that started it, so it runs in its own session (``setsid``) with
 its output in ``<endpoint dir>/server.log``; a later command finds it again
@@ -179,7 +179,7 @@ def start_server(
     workers: int,
     timeout: float = DEFAULT_STARTUP_TIMEOUT,
 ) -> ServerProcess:
-    """Start ``python -m service`` for ``endpoint_dir`` and wait until GET / is healthy.
+    """Start ``python -m automl_local.service`` for ``endpoint_dir``; wait until GET / is healthy.
 
     Raises ServiceError with the tail of ``server.log`` if the process exits
     or does not become healthy within ``timeout`` seconds (and stops it).
@@ -187,7 +187,7 @@ def start_server(
     endpoint_dir = Path(endpoint_dir)
     log_path = endpoint_dir / SERVER_LOG
     cmd = [
-        sys.executable, "-m", "service",
+        sys.executable, "-m", "automl_local.service",
         "--endpoint-dir", str(endpoint_dir),
         "--host", HOST,
         "--port", str(port),

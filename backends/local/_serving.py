@@ -19,14 +19,15 @@ import datetime as _dt
 from pathlib import Path
 from typing import Any
 
-from automl_local.exceptions import NotFoundError, ServiceError
-from automl_local.workspace import Workspace
-from backends.local import _servers
-from backends.local._endpoint_files import (
+from automl_local.backends.local import _servers
+from automl_local.backends.local._endpoint_files import (
     DEFAULT_MAX_BODY_BYTES,
     folder_lock,
     write_endpoint_config,
 )
+
+from automl_local.exceptions import NotFoundError, ServiceError
+from automl_local.workspace import Workspace
 
 __all__ = [
     "DEPLOYMENT_KIND",

@@ -33,12 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", default="local", choices=["local", "azure"])
     args = parser.parse_args(argv)
 
+    from automl_local.backends import get_client
     from azure.ai.ml import load_job, load_online_deployment, load_online_endpoint
     from azure.ai.ml.entities import Model
 
     from automl_local.cli._job import _print_final
     from automl_local.exceptions import AutoMLError
-    from backends import get_client
 
     try:
         ml = get_client(

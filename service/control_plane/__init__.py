@@ -5,13 +5,13 @@ One server per workspace (``automl-local server start``), FastAPI on
 classic published-pipeline request forms, key auth), reports runs, and
 fires due schedules from the state persisted in the workspace.
 
-    from service.control_plane import create_app
+    from automl_local.service.control_plane import create_app
     app = create_app(".automl")          # for uvicorn, or fastapi.testclient
 """
 
 from __future__ import annotations
 
-from service.control_plane._app import ControlPlaneError, create_app
-from service.control_plane._scheduler import Scheduler
+from automl_local.service.control_plane._app import ControlPlaneError, create_app
+from automl_local.service.control_plane._scheduler import Scheduler
 
 __all__ = ["ControlPlaneError", "Scheduler", "create_app"]

@@ -1,4 +1,4 @@
-"""``python -m service.control_plane --workspace W --port N``: run the control-plane server.
+"""``python -m automl_local.service.control_plane --workspace W --port N``: the control plane.
 
 Started in the background by ``automl-local server start`` (and by
 publishing a pipeline or creating a schedule). One process: uvicorn serves
@@ -17,7 +17,7 @@ __all__ = ["main"]
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m service.control_plane",
+        prog="python -m automl_local.service.control_plane",
         description="Serve an automl-local workspace's published pipelines and schedules.",
     )
     parser.add_argument("--workspace", required=True, help="The workspace folder.")
@@ -38,8 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: workspace {workspace} does not exist.", file=sys.stderr)
         return 2
     import uvicorn
-
-    from service.control_plane._app import create_app
+    from automl_local.service.control_plane._app import create_app
 
     logging.basicConfig(
         level=getattr(logging, args.log_level.upper()),

@@ -30,6 +30,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from automl_local.service.control_plane._scheduler import Scheduler
+from automl_local.service.control_plane._schemas import BatchJobRequest, PipelineSubmitRequest
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -42,8 +44,6 @@ from automl_local.exceptions import (
     DataError,
     NotFoundError,
 )
-from service.control_plane._scheduler import Scheduler
-from service.control_plane._schemas import BatchJobRequest, PipelineSubmitRequest
 
 __all__ = ["ControlPlaneError", "create_app"]
 
@@ -91,7 +91,7 @@ def create_app(
     the first trigger is then fast, and request threads never import
     azure-ai-ml concurrently (its import graph breaks when two threads race).
     """
-    from backends.local import LocalClient
+    from automl_local.backends.local import LocalClient
 
     client = LocalClient(workspace)
     ws = client.workspace
@@ -129,7 +129,7 @@ def create_app(
     def require_key(
         credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
     ) -> None:
-        from backends.local._pipeline_server import key_digests
+        from automl_local.backends.local._pipeline_server import key_digests
 
         if credentials is None or not credentials.credentials:
             raise ControlPlaneError(401, "Unauthorized", f"Missing bearer key. {_HOW_TO}")
@@ -178,21 +178,21 @@ def create_app(
 
     @app.get("/pipelines", dependencies=auth, tags=["published pipelines"])
     def list_published() -> dict[str, Any]:
-        from backends.local._batch import ENDPOINT, describe
+        from automl_local.backends.local._batch import ENDPOINT, describe
 
         names = [r["name"] for r in ws.catalogue.list(ENDPOINT)]
         return {"value": [describe(client, n) for n in names]}
 
     @app.get("/pipelines/{name}", dependencies=auth, tags=["published pipelines"])
     def show_published(name: str) -> dict[str, Any]:
-        from backends.local._batch import describe
+        from automl_local.backends.local._batch import describe
 
         return describe(client, name)
 
     @app.post("/pipelines/{name}", dependencies=auth, tags=["published pipelines"])
     def submit_published(name: str, body: PipelineSubmitRequest) -> dict[str, Any]:
         """Start a run (classic ``PipelineSubmit``); the response's ``Id`` is the run id."""
-        from backends.local._batch import invoke_published
+        from automl_local.backends.local._batch import invoke_published
 
         unsupported = sorted(set(body.model_extra or {}) - {"RunSource"})
         if unsupported:
@@ -214,7 +214,7 @@ def create_app(
 
     @app.get("/pipelines/{name}/runs", dependencies=auth, tags=["published pipelines"])
     def published_runs(name: str) -> dict[str, Any]:
-        from backends.local._batch import runs_of
+        from automl_local.backends.local._batch import runs_of
 
         return {"value": [_run_summary(r) for r in runs_of(client, name)]}
 
@@ -227,7 +227,7 @@ def create_app(
         azureml_model_deployment: str | None = Header(None),
     ) -> dict[str, Any]:
         """Start a run of the endpoint's (default, or named by header) pipeline deployment."""
-        from backends.local._batch import invoke_published
+        from automl_local.backends.local._batch import invoke_published
 
         props = body.properties
         if props.OutputData:
@@ -272,7 +272,7 @@ def create_app(
 
     @app.get("/endpoints/{name}/jobs", dependencies=auth, tags=["batch endpoints"])
     def endpoint_jobs(name: str) -> dict[str, Any]:
-        from backends.local._batch import runs_of
+        from automl_local.backends.local._batch import runs_of
 
         return {"value": [_run_summary(r) for r in runs_of(client, name)]}
 
@@ -285,7 +285,7 @@ def create_app(
 
     @app.get("/jobs/{job_name}", dependencies=auth, tags=["jobs"])
     def show_run(job_name: str) -> dict[str, Any]:
-        from backends.local._pipelines import live_record
+        from automl_local.backends.local._pipelines import live_record
 
         record = ws.catalogue.require("job", job_name, hint="GET /jobs lists the runs.")
         if record.get("type") == "pipeline":
@@ -296,13 +296,13 @@ def create_app(
 
     @app.get("/schedules", dependencies=auth, tags=["schedules"])
     def list_schedules() -> dict[str, Any]:
-        from backends.local._schedules import KIND
+        from automl_local.backends.local._schedules import KIND
 
         return {"value": [_schedule_summary(client, r) for r in ws.catalogue.list(KIND)]}
 
     @app.get("/schedules/{name}", dependencies=auth, tags=["schedules"])
     def show_schedule(name: str) -> dict[str, Any]:
-        from backends.local._schedules import KIND, schedule_history
+        from automl_local.backends.local._schedules import KIND, schedule_history
 
         record = ws.catalogue.require(KIND, name, hint="GET /schedules lists them.")
         return {**_schedule_summary(client, record), "history": schedule_history(client, name)}
@@ -316,13 +316,12 @@ def create_app(
 
 
 def _warm_up() -> None:
+    import automl_local.backends.local._batch
+    import automl_local.backends.local._jobs
+    import automl_local.backends.local._pipelines
+    import automl_local.backends.local._schedules  # noqa: F401
     import azure.ai.ml
     import azure.ai.ml.entities  # noqa: F401
-
-    import backends.local._batch
-    import backends.local._jobs
-    import backends.local._pipelines
-    import backends.local._schedules  # noqa: F401
 
 
 def _run_summary(record: dict[str, Any]) -> dict[str, Any]:
@@ -353,7 +352,7 @@ def _run_detail(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _schedule_summary(client: Any, record: dict[str, Any]) -> dict[str, Any]:
-    from backends.local._schedules import next_run_time, schedule_history
+    from automl_local.backends.local._schedules import next_run_time, schedule_history
 
     history = schedule_history(client, record["name"])
     upcoming = next_run_time(record) if record.get("is_enabled") else None

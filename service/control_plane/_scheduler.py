@@ -60,7 +60,7 @@ class Scheduler:
 
     def tick(self) -> list[dict[str, Any]]:
         """One pass over the schedules; returns the history entries it wrote."""
-        from backends.local._schedules import KIND
+        from automl_local.backends.local._schedules import KIND
 
         written = []
         for record in self.client.workspace.catalogue.list(KIND):
@@ -76,8 +76,8 @@ class Scheduler:
         return written
 
     def _one(self, record: dict[str, Any]) -> dict[str, Any] | None:
-        from backends.local._schedule_triggers import plan_trigger
-        from backends.local._schedules import (
+        from automl_local.backends.local._schedule_triggers import plan_trigger
+        from automl_local.backends.local._schedules import (
             KIND,
             fire_schedule,
             record_run,

@@ -38,8 +38,9 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_job_create_streams_a_pipeline_and_nodes_are_listed(
     env: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from automl_local.backends import get_client
+
     from automl_local.cli._pipeline import pipeline_nodes
-    from backends import get_client
 
     code, out, err = run(capsys, "job", "create", "--file", str(env["pipeline"]), "--stream",
                          "--set", "inputs.tag=cli")  # fmt: skip
@@ -100,7 +101,7 @@ def test_unbound_component_input_is_named(
 def test_publish_invoke_and_list_published_pipelines(
     env: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from backends import get_client
+    from automl_local.backends import get_client
 
     code, out, err = run(capsys, "job", "create", "--file", str(env["pipeline"]), "-o", "json")
     assert code == 0, err
@@ -142,7 +143,7 @@ def test_schedule_commands(env: dict[str, Any], capsys: pytest.CaptureFixture[st
     code, out, err = run(capsys, "schedule", "trigger", "--name", "cli_sched")
     assert code == 0, err
     job = out.split("job ")[1].split()[0]
-    from backends import get_client
+    from automl_local.backends import get_client
 
     wait_terminal(get_client("local"), job)
     code, out, _ = run(capsys, "schedule", "show", "--name", "cli_sched")

@@ -65,7 +65,7 @@ def trained_mlflow_model(tmp_path_factory: pytest.TempPathFactory,
 @pytest.fixture
 def fake_azure(trained_mlflow_model: Path) -> Iterator[Any]:
     """A fresh fake Azure ML workspace whose AutoML "trains" ``trained_mlflow_model``."""
-    from backends.azure.testing import FakeAzureML, intercept_storage
+    from automl_local.backends.azure.testing import FakeAzureML, intercept_storage
 
     fake = FakeAzureML(AZURE_FIXTURES)
     fake.best_model_dir = trained_mlflow_model
@@ -77,7 +77,7 @@ def fake_azure(trained_mlflow_model: Path) -> Iterator[Any]:
 def contract_backend(request: pytest.FixtureRequest, tmp_path: Path,
                      monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any]]:
     """``(client, probe)`` for each backend, in a clean workspace."""
-    from backends import get_client
+    from automl_local.backends import get_client
 
     if request.param == "local":
         from contract_probes import LocalProbe
@@ -91,9 +91,8 @@ def contract_backend(request: pytest.FixtureRequest, tmp_path: Path,
         _stop_local_endpoints(client)
         _stop_local_runs(client)
     else:
+        from automl_local.backends.azure.testing import FakeCredential
         from contract_probes import AzureProbe
-
-        from backends.azure.testing import FakeCredential
 
         fake = request.getfixturevalue("fake_azure")
         for var in ("AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZUREML_WORKSPACE_NAME",

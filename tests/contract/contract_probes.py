@@ -86,7 +86,7 @@ class AzureProbe(ContractProbe):
     @staticmethod
     def _claims(request: Any, header: str = "Authorization") -> dict[str, Any]:
         """The claims of the Entra ID token a request carried (the fake's unsigned JWT)."""
-        from backends.azure.testing import FakeCredential
+        from automl_local.backends.azure.testing import FakeCredential
 
         return FakeCredential.claims(request.headers[header])
 
@@ -425,7 +425,7 @@ class LocalProbe(ContractProbe):
 
     def schedules_created(self, cron: Any, recurrence: Any) -> None:
         """Stored with their next fire times; no server was started (the suite turns it off)."""
-        from backends.local._pipeline_server import server_state
+        from automl_local.backends.local._pipeline_server import server_state
 
         for name in (cron.name, recurrence.name):
             upcoming = self.client.schedules.get(name).properties["automl_local.next_run_time"]

@@ -111,10 +111,9 @@ def local_view(settings: JobSettings) -> dict[str, Any]:
 
 
 def _submit_to_fake_azure(yaml_path: Path, fake: Any) -> tuple[dict[str, Any], str]:
+    from automl_local.backends import get_client
+    from automl_local.backends.azure.testing import FakeCredential
     from azure.ai.ml import load_job
-
-    from backends import get_client
-    from backends.azure.testing import FakeCredential
 
     client = get_client("azure", subscription_id=fake.sub, resource_group_name=fake.rg,
                         workspace_name=fake.ws, credential=FakeCredential(),
@@ -126,9 +125,8 @@ def _submit_to_fake_azure(yaml_path: Path, fake: Any) -> tuple[dict[str, Any], s
 
 @pytest.mark.parametrize("yaml_path", YAMLS, ids=lambda p: str(p.relative_to(REPO)))
 def test_local_and_azure_read_the_yaml_alike(yaml_path: Path, fake_azure: Any) -> None:
+    from automl_local.backends.local._convert import settings_from_job
     from azure.ai.ml import load_job
-
-    from backends.local._convert import settings_from_job
 
     warnings: list[str] = []
     settings = settings_from_job(

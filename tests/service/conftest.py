@@ -22,8 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from _testdata import save_sklearn_model
-
-from service._config import hash_key
+from automl_local.service._config import hash_key
 
 PRIMARY_KEY = "primary-key-0123456789"
 SECONDARY_KEY = "secondary-key-9876543210"
@@ -204,6 +203,6 @@ def row() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def loaded_model(model_dir: Path) -> Any:
-    from service._model import load_model
+    from automl_local.service._model import load_model
 
     return load_model(model_dir, "bankmodel", "1")

@@ -13,9 +13,8 @@ KIT = Path(__file__).parents[1] / "backends" / "local"
 if str(KIT) not in sys.path:  # the pipeline test kit lives beside the backend tests
     sys.path.insert(0, str(KIT))
 
+from automl_local.service.control_plane import Scheduler  # noqa: E402
 from pipeline_testkit import load, wait_terminal, write_two_node_pipeline  # noqa: E402
-
-from service.control_plane import Scheduler  # noqa: E402
 
 T0 = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -34,7 +33,7 @@ class Clock:
 
 @pytest.fixture()
 def ml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    from backends import get_client
+    from automl_local.backends import get_client
 
     monkeypatch.setenv("AUTOML_LOCAL_SERVER_AUTOSTART", "0")
     client = get_client("local", workspace=tmp_path / "ws")

@@ -15,15 +15,14 @@ KIT = Path(__file__).parents[1] / "backends" / "local"
 if str(KIT) not in sys.path:  # the pipeline test kit lives beside the backend tests
     sys.path.insert(0, str(KIT))
 
-from pipeline_testkit import load, wait_terminal, write_two_node_pipeline  # noqa: E402
-
-from backends.local._pipeline_server import (  # noqa: E402
+from automl_local.backends.local._pipeline_server import (  # noqa: E402
     get_keys,
     regenerate_key,
     server_state,
     start_server,
     stop_server,
 )
+from pipeline_testkit import load, wait_terminal, write_two_node_pipeline  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -33,10 +32,9 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
     """A workspace with a pipeline published as ``kit-pipeline``, an hourly schedule created
     three hours before the server first starts (so its fire times were missed), and the
     server running with the ``run_once`` missed-run policy."""
+    from automl_local.backends import get_client
+    from automl_local.backends.local._batch import publish_job
     from azure.ai.ml.entities import JobSchedule, RecurrenceTrigger
-
-    from backends import get_client
-    from backends.local._batch import publish_job
 
     root = tmp_path_factory.mktemp("cp")
     ml = get_client("local", workspace=root / "ws")

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from automl_local.service._app import create_app
 from fastapi.testclient import TestClient
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from automl_local.exceptions import ConfigError
-from service._app import create_app
 
 
 @pytest.fixture

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
-from service._auth import check_bearer
-from service._config import hash_key
-from service._errors import ScoringError
+from automl_local.service._auth import check_bearer
+from automl_local.service._config import hash_key
+from automl_local.service._errors import ScoringError
 
 DIGESTS = (hash_key("k-primary").encode(), hash_key("k-secondary").encode())
 

@@ -9,15 +9,15 @@ import time
 from pathlib import Path
 
 import pytest
-
-from automl_local.exceptions import ConfigError
-from service._config import (
+from automl_local.service._config import (
     WatchedFile,
     hash_key,
     parse_endpoint_config,
     parse_key_hashes,
     read_endpoint_config,
 )
+
+from automl_local.exceptions import ConfigError
 
 VALID = {
     "name": "bank-ep",

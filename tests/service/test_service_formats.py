@@ -11,11 +11,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-
-from service._errors import ModelFailure, ScoringError
-from service._formats import RequestFormat, format_response, parse_request
-from service._model import ColumnSpec, LoadedModel, ModelSchema
-from service._predict import decode_json, predict, score_body
+from automl_local.service._errors import ModelFailure, ScoringError
+from automl_local.service._formats import RequestFormat, format_response, parse_request
+from automl_local.service._model import ColumnSpec, LoadedModel, ModelSchema
+from automl_local.service._predict import decode_json, predict, score_body
 
 
 def split(row: dict[str, Any], rows: int = 1) -> dict[str, Any]:
@@ -218,10 +217,9 @@ def test_skops_and_pyfunc_models_load_through_mlflow(tmp_path: Any) -> None:
     """Formats the fast path does not read (skops, pyfunc-only) still serve via MLflow."""
     import mlflow.pyfunc
     import mlflow.sklearn
+    from automl_local.service._model import load_model
     from mlflow.models import infer_signature
     from sklearn.linear_model import LogisticRegression
-
-    from service._model import load_model
 
     frame = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0]})
     labels = np.array(["no", "no", "yes", "yes"])

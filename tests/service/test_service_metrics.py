@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from service._logging import DeploymentLog, payload_logging_enabled
-from service._metrics import Metrics
+from automl_local.service._logging import DeploymentLog, payload_logging_enabled
+from automl_local.service._metrics import Metrics
 
 
 def test_counts_and_histogram(tmp_path: Path) -> None:

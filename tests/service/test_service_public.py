@@ -1,4 +1,4 @@
-"""The package front (lazy ``__all__``), the ``python -m service`` checks, and telemetry wiring."""
+"""The package front (lazy ``__all__``), ``python -m automl_local.service`` checks, telemetry."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from service._telemetry import make_tracer
+from automl_local.service._telemetry import make_tracer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,7 +27,8 @@ def test_public_names_and_a_worker_without_mlflow(endpoint: Any) -> None:
     every name in ``__all__`` resolves, and building the app for a pickled sklearn
     model does not import MLflow (its import is ~2-3 s of every worker's start-up)."""
     code = (
-        "import json, sys, service\n"
+        "import json, sys\n"
+        "import automl_local.service as service\n"
         "missing = [n for n in service.__all__ if getattr(service, n, None) is None]\n"
         "try:\n    service.nope\nexcept AttributeError as exc:\n    error = str(exc)\n"
         f"service.create_app({str(endpoint.path)!r})\n"
@@ -37,18 +37,18 @@ def test_public_names_and_a_worker_without_mlflow(endpoint: Any) -> None:
     )
     missing, dir_matches, error, mlflow_imported = json.loads(python(code).splitlines()[-1])
     assert missing == [] and dir_matches
-    assert error == "module 'service' has no attribute 'nope'"
+    assert error == "module 'automl_local.service' has no attribute 'nope'"
     assert mlflow_imported is False
 
 
 def test_supervisor_stays_light(endpoint: Any) -> None:
-    """`python -m service` up to uvicorn.run imports no pandas/FastAPI/MLflow (with K
+    """`python -m automl_local.service` up to uvicorn.run imports no pandas/FastAPI/MLflow (with K
     workers the supervisor never scores), and writes the start line to each deployment log."""
     heavy = "('pandas', 'fastapi', 'mlflow', 'sklearn', 'numpy')"
     code = (
         "import sys, uvicorn\n"
         "uvicorn.run = lambda *args, **kwargs: print(kwargs['workers'], kwargs['factory'])\n"
-        "from service.__main__ import main\n"
+        "from automl_local.service.__main__ import main\n"
         f"main(['--endpoint-dir', {str(endpoint.path)!r}, '--port', '8123', '--workers', '3'])\n"
         f"print(sorted(m for m in {heavy} if m in sys.modules))"
     )
@@ -58,7 +58,10 @@ def test_supervisor_stays_light(endpoint: Any) -> None:
 
 def run_main(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "service", *args], cwd=ROOT, capture_output=True, text=True
+        [sys.executable, "-m", "automl_local.service", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
 
 

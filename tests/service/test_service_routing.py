@@ -6,9 +6,8 @@ import random
 from collections import Counter
 
 import pytest
-
-from service._errors import ScoringError
-from service._routing import choose_deployment, choose_mirror
+from automl_local.service._errors import ScoringError
+from automl_local.service._routing import choose_deployment, choose_mirror
 
 
 def test_weighted_routing_follows_traffic() -> None:

@@ -1,4 +1,4 @@
-"""The real thing: `python -m service` with uvicorn workers on 127.0.0.1, over real HTTP.
+"""The real thing: `python -m automl_local.service`, uvicorn workers on 127.0.0.1, real HTTP.
 
 One server (2 workers) per module; the tests run in file order and share it:
 scoring, auth, key rotation, traffic changes, pinning, a killed worker being
@@ -87,7 +87,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, make_endpoint: Any) -> Iter
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
         [
-            *(sys.executable, "-m", "service", "--endpoint-dir", str(folder.path)),
+            *(sys.executable, "-m", "automl_local.service", "--endpoint-dir", str(folder.path)),
             *("--host", "127.0.0.1", "--port", str(port), "--workers", "2"),
         ],
         cwd=ROOT,

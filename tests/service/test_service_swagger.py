@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from service._model import LoadedModel
-from service._swagger import build_swagger
+from automl_local.service._model import LoadedModel
+from automl_local.service._swagger import build_swagger
 
 
 def test_swagger2_layout_matches_azure_inference_server(loaded_model: LoadedModel) -> None:

@@ -27,8 +27,8 @@ clients to the same fake transport for the duration of a ``with`` block.
 
 from __future__ import annotations
 
-from backends.azure.testing._blobs import FakeBlobStorage
-from backends.azure.testing._transport import (
+from automl_local.backends.azure.testing._blobs import FakeBlobStorage
+from automl_local.backends.azure.testing._transport import (
     FakeAzureTransport,
     FakeCredential,
     FakeResponse,
@@ -36,7 +36,7 @@ from backends.azure.testing._transport import (
     Responder,
     intercept_storage,
 )
-from backends.azure.testing._workspace import FakeAzureML
+from automl_local.backends.azure.testing._workspace import FakeAzureML
 
 __all__ = [
     "FakeAzureML",

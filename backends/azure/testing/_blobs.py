@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 
-from backends.azure.testing._transport import FakeAzureTransport, FakeResponse, RecordedRequest
+from automl_local.backends.azure.testing._transport import (
+    FakeAzureTransport,
+    FakeResponse,
+    RecordedRequest,
+)
 
 __all__ = ["FakeBlobStorage"]
 

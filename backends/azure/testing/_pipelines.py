@@ -16,10 +16,14 @@ import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from backends.azure.testing._transport import FakeAzureTransport, FakeResponse, RecordedRequest
+from automl_local.backends.azure.testing._transport import (
+    FakeAzureTransport,
+    FakeResponse,
+    RecordedRequest,
+)
 
 if TYPE_CHECKING:
-    from backends.azure.testing._workspace import FakeAzureML
+    from automl_local.backends.azure.testing._workspace import FakeAzureML
 
 __all__ = ["PipelineServices"]
 
@@ -62,7 +66,7 @@ class PipelineServices:
 
     def _store_job(self, name: str, properties: dict[str, Any]) -> dict[str, Any]:
         """A job Azure started by itself (trigger, invocation), as ``jobs.get`` will read it."""
-        from backends.azure.testing._workspace import _deep_merge
+        from automl_local.backends.azure.testing._workspace import _deep_merge
 
         server = self.fake.fixture("job_pipeline", name=name)
         path = f"{self.fake.workspace_path}/jobs/{name}"

@@ -7,9 +7,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-from backends.azure.testing._blobs import FakeBlobStorage
-from backends.azure.testing._pipelines import PipelineServices
-from backends.azure.testing._transport import FakeAzureTransport, FakeResponse, RecordedRequest
+from automl_local.backends.azure.testing._blobs import FakeBlobStorage
+from automl_local.backends.azure.testing._pipelines import PipelineServices
+from automl_local.backends.azure.testing._transport import (
+    FakeAzureTransport,
+    FakeResponse,
+    RecordedRequest,
+)
 
 __all__ = ["FakeAzureML"]
 

@@ -42,7 +42,7 @@ def best_model_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def fake(best_model_dir: Path) -> Iterator[Any]:
-    from backends.azure.testing import FakeAzureML, intercept_storage
+    from automl_local.backends.azure.testing import FakeAzureML, intercept_storage
 
     workspace = FakeAzureML(AZURE_FIXTURES)
     workspace.best_model_dir = best_model_dir
@@ -52,8 +52,8 @@ def fake(best_model_dir: Path) -> Iterator[Any]:
 
 @pytest.fixture
 def client(fake: Any, clean_env: Path) -> Any:
-    from backends import get_client
-    from backends.azure.testing import FakeCredential
+    from automl_local.backends import get_client
+    from automl_local.backends.azure.testing import FakeCredential
 
     return get_client("azure", subscription_id=fake.sub, resource_group_name=fake.rg,
                       workspace_name=fake.ws, credential=FakeCredential(),

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from automl_local.backends.azure._mlflow import ARM_SCOPE, MlflowRunReader, tracking_base_url
+from automl_local.backends.azure.testing import FakeCredential, FakeResponse
 
 from automl_local.exceptions import NotFoundError
-from backends.azure._mlflow import ARM_SCOPE, MlflowRunReader, tracking_base_url
-from backends.azure.testing import FakeCredential, FakeResponse
 
 
 def test_begin_create_or_update_dispatches_to_the_groups(client: Any, fake: Any) -> None:

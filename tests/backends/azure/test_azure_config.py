@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from automl_local.backends import get_client
+from automl_local.backends.azure._config import find_config, resolve_workspace
+from automl_local.backends.azure.testing import FakeAzureTransport, FakeCredential
 
 from automl_local.exceptions import BackendConfigError
-from backends import get_client
-from backends.azure._config import find_config, resolve_workspace
-from backends.azure.testing import FakeAzureTransport, FakeCredential
 
 
 def _config(folder: Path, **values: str) -> Path:

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from automl_local.backends.azure import AzureResourceNotFoundError
+from automl_local.backends.azure.testing import FakeResponse
 from azure.core.exceptions import ClientAuthenticationError, ResourceNotFoundError
 
 from automl_local.cli import cli
@@ -18,8 +20,6 @@ from automl_local.exceptions import (
     JobFailedError,
     NotFoundError,
 )
-from backends.azure import AzureResourceNotFoundError
-from backends.azure.testing import FakeResponse
 
 
 class _SignedOutCredential:
@@ -51,7 +51,9 @@ def test_signed_out_user_gets_az_login_hint_exit_2(
     monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "s")
     monkeypatch.setenv("AZURE_RESOURCE_GROUP", "r")
     monkeypatch.setenv("AZUREML_WORKSPACE_NAME", "w")
-    monkeypatch.setattr("backends.azure._client.default_credential", _SignedOutCredential)
+    monkeypatch.setattr(
+        "automl_local.backends.azure._client.default_credential", _SignedOutCredential
+    )
     code = run_cli(cli, ["online-endpoint", "show", "--name", "bank-ep", "--backend", "azure"])
     err = capsys.readouterr().err
     assert code == 2
@@ -61,7 +63,7 @@ def test_signed_out_user_gets_az_login_hint_exit_2(
 
 
 def test_sign_in_failure_in_python(fake: Any, clean_env: Path) -> None:
-    from backends import get_client
+    from automl_local.backends import get_client
 
     client = get_client("azure", subscription_id=fake.sub, resource_group_name=fake.rg,
                         workspace_name=fake.ws, credential=_SignedOutCredential(),

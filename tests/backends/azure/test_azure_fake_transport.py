@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from automl_local.backends.azure.testing import FakeAzureTransport, FakeResponse
 from azure.core.pipeline import Pipeline
 from azure.core.rest import HttpRequest
-
-from backends.azure.testing import FakeAzureTransport, FakeResponse
 
 
 def _send(transport: FakeAzureTransport, method: str, url: str, **kw: Any) -> Any:
@@ -51,8 +50,7 @@ def test_blob_storage_round_trip_and_ranges(fake: Any) -> None:
 def test_fake_credential_tokens_are_jwts_for_the_asked_audience() -> None:
     """azure-ai-ml decodes the ML token before it submits a pipeline; the fake's must decode."""
     import jwt
-
-    from backends.azure.testing import FakeCredential
+    from automl_local.backends.azure.testing import FakeCredential
 
     credential = FakeCredential("tester")
     token = credential.get_token("https://ml.azure.com/.default").token

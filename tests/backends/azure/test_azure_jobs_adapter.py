@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 import yaml
+from automl_local.backends.azure.testing import FakeResponse
 
 from automl_local.exceptions import ConfigError, JobFailedError, NotFoundError
-from backends.azure.testing import FakeResponse
 
 
 def _job_body(fake: Any, name: str) -> dict[str, Any]:
@@ -91,8 +91,8 @@ def test_no_compute_anywhere_means_serverless(client: Any, fake: Any, automl_job
 
 def test_azureml_compute_is_the_default(client: Any, fake: Any, automl_job: Any,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    from backends import get_client
-    from backends.azure.testing import FakeCredential
+    from automl_local.backends import get_client
+    from automl_local.backends.azure.testing import FakeCredential
 
     monkeypatch.setenv("AZUREML_COMPUTE", "cpu-cluster")
     env_client = get_client("azure", subscription_id=fake.sub, resource_group_name=fake.rg,

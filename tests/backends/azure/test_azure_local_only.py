@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from automl_local.backends import get_client
+from automl_local.backends.azure._local_only import LOCAL_ONLY_METHODS, LOCAL_ONLY_OPTIONS
+from automl_local.backends.azure.testing import FakeCredential
 
 from automl_local.exceptions import ConfigError
-from backends import get_client
-from backends.azure._local_only import LOCAL_ONLY_METHODS, LOCAL_ONLY_OPTIONS
-from backends.azure.testing import FakeCredential
 
 
 def test_local_workspace_folder_is_refused(clean_env: Path) -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from automl_local.backends.azure._mltable import is_local_path, to_mltable_folder
 
 from automl_local.data import read_mltable
 from automl_local.exceptions import DataError
-from backends.azure._mltable import is_local_path, to_mltable_folder
 
 FRAME = pd.DataFrame({"age": [30, 45, 52], "job": ["admin.", "retired", "services"],
                       "y": ["no", "yes", "no"]})

@@ -79,8 +79,8 @@ def _uploaded(fake: Any, suffix: str) -> list[bytes]:
 
 
 def _client_with_compute(fake: Any, compute: str | None) -> Any:
-    from backends import get_client
-    from backends.azure.testing import FakeCredential
+    from automl_local.backends import get_client
+    from automl_local.backends.azure.testing import FakeCredential
 
     return get_client("azure", subscription_id=fake.sub, resource_group_name=fake.rg,
                       workspace_name=fake.ws, credential=FakeCredential(), compute=compute,
@@ -359,10 +359,9 @@ def test_no_header_of_an_online_invocation_leaks_into_the_next(client: Any, fake
                                                                project: Path,
                                                                tmp_path: Path) -> None:
     """azure-ai-ml keeps invoke headers in one shared dict; each call must start clean."""
+    from automl_local.backends.azure.testing import FakeCredential
     from azure.ai.ml.constants._endpoint import EndpointInvokeFields
     from azure.ai.ml.entities import ManagedOnlineDeployment, ManagedOnlineEndpoint
-
-    from backends.azure.testing import FakeCredential
 
     client.online_endpoints.begin_create_or_update(
         ManagedOnlineEndpoint(name="online-ep", auth_mode="key")).result()

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from automl_local.backends.local import LocalClient
+from automl_local.backends.local._data import resolve_input_path
 from azure.ai.ml import load_data
 from azure.ai.ml.constants import ListViewType
 from azure.ai.ml.entities import Data
 
 from automl_local.data import BANKMARKETING_URL, load_mltable_spec, read_table, write_mltable
 from automl_local.exceptions import AlreadyExistsError, ConfigError, DataError, NotFoundError
-from backends.local import LocalClient
-from backends.local._data import resolve_input_path
 
 
 @pytest.fixture

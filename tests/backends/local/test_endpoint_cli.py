@@ -20,10 +20,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from automl_local.backends import get_client
 
 from automl_local.cli import main
 from automl_local.exceptions import NotFoundError
-from backends import get_client
 
 pytestmark = pytest.mark.e2e
 

@@ -1,4 +1,4 @@
-"""Online endpoints end to end: real ``python -m service`` processes on 127.0.0.1.
+"""Online endpoints end to end: real ``python -m automl_local.service`` processes on 127.0.0.1.
 
 One endpoint with two deployments (blue: logistic regression, green: a model
 that always answers "yes") is shared by the module; each test states the
@@ -22,6 +22,8 @@ from typing import Any
 
 import httpx
 import pytest
+from automl_local.backends import get_client
+from automl_local.backends.local._servers import is_port_free
 from azure.ai.ml import load_online_deployment, load_online_endpoint
 from azure.ai.ml.entities import (
     EndpointAuthKeys,
@@ -32,8 +34,6 @@ from azure.ai.ml.entities import (
 )
 
 from automl_local.exceptions import ConfigError, NotFoundError, ServiceError
-from backends import get_client
-from backends.local._servers import is_port_free
 
 pytestmark = pytest.mark.e2e
 

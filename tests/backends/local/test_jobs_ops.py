@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from _testdata import TINY_JOB_YAML, make_frame
+from automl_local.backends import get_client
 from azure.ai.ml import Input, automl, load_job
 
 from automl_local.exceptions import (
@@ -17,7 +18,6 @@ from automl_local.exceptions import (
     JobFailedError,
     NotFoundError,
 )
-from backends import get_client
 
 
 @pytest.fixture

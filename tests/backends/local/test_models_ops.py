@@ -10,12 +10,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from automl_local.backends import get_client
+from automl_local.backends.local._models import parse_model_reference
 from azure.ai.ml.constants import ListViewType
 from azure.ai.ml.entities import Model
 
 from automl_local.exceptions import AlreadyExistsError, ConfigError, NotFoundError
-from backends import get_client
-from backends.local._models import parse_model_reference
 
 
 @pytest.fixture(scope="module")

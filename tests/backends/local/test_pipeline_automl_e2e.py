@@ -26,8 +26,9 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def bank_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from automl_local.backends import get_client
+
     from automl_local.data import write_mltable
-    from backends import get_client
 
     root = tmp_path_factory.mktemp("bank")
     write_mltable(bank_frame(), root / "bank-small")
@@ -67,7 +68,7 @@ def test_the_bank_marketing_pipeline_runs(bank_run: dict[str, Any]) -> None:
 
 
 def test_a_rerun_reuses_every_step_and_a_publication_serves_it(bank_run: dict[str, Any]) -> None:
-    from backends.local._batch import invoke_published, publish_job
+    from automl_local.backends.local._batch import invoke_published, publish_job
 
     ml = bank_run["ml"]
     again = ml.jobs.create_or_update(load(EXAMPLE, **bank_run["overrides"]))

@@ -25,7 +25,7 @@ from automl_local.exceptions import ConfigError, DataError, JobFailedError, NotF
 
 @pytest.fixture()
 def ml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    from backends import get_client
+    from automl_local.backends import get_client
 
     monkeypatch.setenv("AUTOML_LOCAL_SERVER_AUTOSTART", "0")
     return get_client("local", workspace=tmp_path / "ws")

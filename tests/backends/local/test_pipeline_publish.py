@@ -12,10 +12,7 @@ HERE = Path(__file__).parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from pipeline_testkit import load, nodes, wait_terminal, write_two_node_pipeline  # noqa: E402
-
-from automl_local.exceptions import ConfigError, NotFoundError  # noqa: E402
-from backends.local._batch import (  # noqa: E402
+from automl_local.backends.local._batch import (  # noqa: E402
     LocalBatchDeploymentOperations,
     LocalBatchEndpointOperations,
     coerce_parameters,
@@ -23,6 +20,9 @@ from backends.local._batch import (  # noqa: E402
     invoke_published,
     publish_job,
 )
+from pipeline_testkit import load, nodes, wait_terminal, write_two_node_pipeline  # noqa: E402
+
+from automl_local.exceptions import ConfigError, NotFoundError  # noqa: E402
 
 PIPELINE_COMPONENT = """\
 $schema: https://azuremlschemas.azureedge.net/latest/pipelineComponent.schema.json
@@ -62,7 +62,7 @@ jobs:
 
 @pytest.fixture()
 def ml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    from backends import get_client
+    from automl_local.backends import get_client
 
     monkeypatch.setenv("AUTOML_LOCAL_SERVER_AUTOSTART", "0")
     return get_client("local", workspace=tmp_path / "ws")

@@ -6,9 +6,9 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from automl_local.backends.local._schedule_triggers import plan_trigger, to_zone, upcoming
 
 from automl_local.exceptions import ConfigError
-from backends.local._schedule_triggers import plan_trigger, to_zone, upcoming
 
 UTC = dt.UTC
 NOW = dt.datetime(2024, 3, 1, 12, 0, tzinfo=UTC)  # a Friday
