@@ -24,16 +24,18 @@ class LocalPoller(Generic[T]):
 
     Azure's ``begin_*`` methods return pollers; callers write
     ``ml.online_endpoints.begin_create_or_update(e).result()``. Locally the
-    work is done (or failed) by the time the poller exists, so ``result``
-    returns at once, or re-raises the operation's error.
+    work is done (or failed) by the time the poller exists, so ``result`` and
+    ``wait`` return at once, or re-raise the operation's error, as
+    ``LROPoller`` does. Only errors are kept for later: a Ctrl-C
+    (KeyboardInterrupt) or SystemExit during the work propagates at once.
     """
 
     def __init__(self, fn: Callable[[], T]) -> None:
-        self._error: BaseException | None = None
+        self._error: Exception | None = None
         self._value: T | None = None
         try:
             self._value = fn()
-        except BaseException as exc:  # re-raised from result(), as LROPoller does
+        except Exception as exc:  # re-raised from result()/wait(), as LROPoller does
             self._error = exc
 
     def result(self, timeout: float | None = None) -> T:
@@ -42,13 +44,24 @@ class LocalPoller(Generic[T]):
         return self._value  # type: ignore[return-value]
 
     def wait(self, timeout: float | None = None) -> None:
-        return None
+        if self._error is not None:
+            raise self._error
 
     def done(self) -> bool:
         return True
 
     def status(self) -> str:
         return "Failed" if self._error is not None else "Succeeded"
+
+    def add_done_callback(self, func: Callable[[Any], None]) -> None:
+        """The operation is done already: ``func`` runs now, as LROPoller runs it when done."""
+        func(self)
+
+    def remove_done_callback(self, func: Callable[[Any], None]) -> None:
+        return None
+
+    def polling_method(self) -> None:
+        return None
 
 
 class BaseClient(abc.ABC):

@@ -24,6 +24,7 @@ from typing import Any
 from automl_local.backends.base import LocalPoller
 from automl_local.backends.local._convert import settings_from_job
 from automl_local.backends.local._names import check_job_name, generate_job_name
+from automl_local.backends.local._studio import studio_services, studio_url
 
 from automl_local.exceptions import (
     AlreadyExistsError,
@@ -85,6 +86,8 @@ class LocalJobOperations:
             job.description = description
         if tags:
             job.tags = {**(job.tags or {}), **tags}
+        if compute:
+            job.compute = compute
         name = check_job_name(job.name or generate_job_name())
         record = self._ws.catalogue.get("job", name)
         resume = False
@@ -109,6 +112,7 @@ class LocalJobOperations:
             resolve_path=self._resolve,
             warnings=warnings,
             seed=int(kwargs.get("seed", 0)),
+            compute_bound=self._compute_bound,
         )
         if not skip_validation:
             from automl_local.engine import validate_settings
@@ -128,6 +132,11 @@ class LocalJobOperations:
             json.loads((self._ws.job_dir(name) / "spec.json").read_text())
         )
         return self._start(settings, record, record.get("warnings", []), record.get("description"))
+
+    def _compute_bound(self, ref: str) -> tuple[int | None, str]:
+        from automl_local.backends.local._compute import compute_bound
+
+        return compute_bound(self._client, ref)
 
     def _resolve(self, path: str, base_dir: Path | None) -> str:
         from automl_local.backends.local._data import resolve_input_path
@@ -234,7 +243,7 @@ class LocalJobOperations:
             props["automl_best_child_run_id"] = result.get("best_child_run_id", "")
             props["score"] = str(result.get("best_score", ""))
         job.properties = props
-        job._studio_url = self._ws.job_dir(name).as_uri()
+        job.services = studio_services(name)
         return job
 
     def list(self, *, parent_job_name: str | None = None, **kwargs: Any) -> Iterator[Any]:
@@ -294,7 +303,7 @@ class LocalJobOperations:
 
             return stream_pipeline(self._client, name, printer=printer)
         show = printer or _print_event
-        print(f"RunId: {name}\nWeb View: {self._ws.job_dir(name).as_uri()}\n", flush=True)
+        print(f"RunId: {name}\nWeb View: {studio_url(name)}\n", flush=True)
         for event in self.events(name):
             show(event)
         record = self._record(name)
@@ -392,6 +401,7 @@ class LocalJobOperations:
                 base_dir=yaml_folder(job),
                 resolve_path=self._resolve,
                 warnings=[],
+                compute_bound=self._compute_bound,
             )
             from automl_local.engine import validate_settings
 
