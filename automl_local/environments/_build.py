@@ -143,14 +143,21 @@ def _pick_python(pin: str | None) -> tuple[str, str, str | None]:
     return sys.executable, here, warning
 
 
-def _run(cmd: list[str], log: Log, *, cwd: Path | None = None) -> tuple[int, list[str]]:
-    """Run an installer step, streaming its lines to the log; Ctrl-C stops it at once."""
+def _run(
+    cmd: list[str], log: Log, *, lock_fd: int, cwd: Path | None = None
+) -> tuple[int, list[str]]:
+    """Run an installer step, streaming its lines to the log; Ctrl-C stops it at once.
+
+    The step inherits the build lock's descriptor: if this process is killed,
+    the lock stays held until the orphaned installer exits too, so the next
+    build never wipes a folder an installer is still writing.
+    """
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "PIP_PROGRESS_BAR": "off"}
     env.setdefault("UV_NO_PROGRESS", "1")
     lines: list[str] = []
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd, env=env,
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL, pass_fds=(lock_fd,),
     )  # fmt: skip
     assert proc.stdout is not None
     try:
@@ -192,7 +199,7 @@ def _error_text(lines: list[str]) -> str:
 
 
 @contextlib.contextmanager
-def _locked(path: Path, log: Log, label: str) -> Iterator[None]:
+def _locked(path: Path, log: Log, label: str) -> Iterator[int]:
     with open(path, "a+") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -200,7 +207,7 @@ def _locked(path: Path, log: Log, label: str) -> Iterator[None]:
             log(f"[environment] {label}: another process holds the build lock; waiting for it")
             fcntl.flock(fh, fcntl.LOCK_EX)
         try:
-            yield
+            yield fh.fileno()
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
@@ -235,15 +242,22 @@ def build_environment(spec: EnvironmentSpec, cache_dir: Path, log: Log) -> Pytho
     found = _reuse(root, log, spec.label)
     if found is not None:
         return found
-    with _locked(cache_dir / f"{key}.lock", log, spec.label):
+    with _locked(cache_dir / f"{key}.lock", log, spec.label) as lock_fd:
         found = _reuse(root, log, spec.label)  # built by the process we waited for
         if found is not None:
             return found
-        return _build(spec, root, python, version, [w for w in [py_warning] if w], log)
+        warnings = [w for w in [py_warning] if w]
+        return _build(spec, root, python, version, warnings, log, lock_fd)
 
 
 def _build(
-    spec: EnvironmentSpec, root: Path, python: str, version: str, warnings: list[str], log: Log
+    spec: EnvironmentSpec,
+    root: Path,
+    python: str,
+    version: str,
+    warnings: list[str],
+    log: Log,
+    lock_fd: int,
 ) -> PythonEnv:
     started = time.monotonic()
     if root.exists():
@@ -271,7 +285,7 @@ def _build(
         if tool == "uv"
         else [python, "-m", "venv", "--without-pip", str(root)]
     )
-    code, lines = _run(venv_cmd, log)
+    code, lines = _run(venv_cmd, log, lock_fd=lock_fd)
     if code != 0:
         raise EnvironmentBuildError(
             f"environment {spec.label}: creating the virtual environment failed:\n"
@@ -287,7 +301,7 @@ def _build(
             else [*base, "--python", str(target), "install", "--progress-bar", "off", "-r",
                   str(reqs)]
         )  # fmt: skip
-        code, lines = _run(cmd, log, cwd=spec.base_dir)
+        code, lines = _run(cmd, log, lock_fd=lock_fd, cwd=spec.base_dir)
         if code == 0:
             break
         skipped = _failed_names(lines, conda)

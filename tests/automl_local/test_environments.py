@@ -116,6 +116,37 @@ def test_unfinished_build_is_redone(ws: Workspace, conda_file: Path) -> None:
     assert _imports(redone.python, "humanize")
 
 
+def test_killed_build_leaves_nothing_complete_and_frees_the_lock(
+    ws: Workspace, conda_file: Path, tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import time
+
+    log = tmp_path / "build.log"
+    code = (
+        "import sys; from automl_local.environments import resolve_environment; "
+        "from automl_local.workspace import Workspace; "
+        f"resolve_environment({str(conda_file)!r}, Workspace({str(ws.root)!r}), "
+        f"log=open({str(log)!r}, 'a'))"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and "building" not in (
+        log.read_text() if log.exists() else ""
+    ):
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    roots = [p for p in (ws.root / "environments").iterdir() if p.is_dir()]
+    for root in roots:  # killed before the end: no marker; after it: a working environment
+        if (root / "automl-env.json").exists():
+            assert _imports(root / "bin" / "python", "humanize", "inflection")
+    # the lock is free again (once an orphaned installer step has ended): this returns
+    env = resolve_environment(str(conda_file), ws)
+    assert _imports(env.python, "humanize", "inflection")
+
+
 def test_uninstallable_package_fails_with_installer_message(ws: Workspace, tmp_path: Path) -> None:
     reqs = tmp_path / "requirements.txt"
     reqs.write_text("humanize\nno-such-package-automl-local-test==1.0\n")
@@ -126,6 +157,17 @@ def test_uninstallable_package_fails_with_installer_message(ws: Workspace, tmp_p
     with pytest.raises(EnvironmentBuildError, match="could not install"):
         resolve_environment(reqs, ws, log=lines.append)
     assert not any("reusing" in line for line in lines)
+
+
+def test_conda_variables_reach_the_environment(ws: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "conda.yml"
+    path.write_text("dependencies: [pip]\nvariables:\n  MY_SETTING: fast\n")
+    env = resolve_environment(path, ws)
+    out = subprocess.run(
+        [str(env.python), "-c", "import os, sys; print(os.environ['MY_SETTING'], sys.prefix)"],
+        env=env.environ(), capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert out.stdout.split() == ["fast", str(env.root)]
 
 
 def test_conda_only_packages_and_python_pin_warn_and_build_goes_on(

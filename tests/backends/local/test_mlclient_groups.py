@@ -161,6 +161,12 @@ def test_datastores_and_uris(ml) -> None:
         resolve_datastore_uri(ml, "azureml://datastores/workspaceblobstore/paths/../../x")
     with pytest.raises(ResourceNotFoundError):
         resolve_datastore_uri(ml, "azureml://datastores/nope/paths/x")
+    # a job input naming a datastore path reads the file in the workspace
+    from automl_local.backends.local._data import resolve_input_path
+
+    path.parent.mkdir(parents=True)
+    path.write_text("x,y\n1,2\n")
+    assert resolve_input_path(ml, long) == str(path)
     mine = ml.create_or_update(
         AzureBlobDatastore(name="raw", account_name="acct", container_name="data")
     )
