@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -47,7 +47,7 @@ def run_cli(group: click.Group, argv: list[str] | None) -> int:
     return 0
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """Raise a user error from inside a command (exit 2, no traceback)."""
     raise AutoMLError(message)
 
