@@ -97,14 +97,16 @@ def _stream(ml: Any, name: str, output: str) -> None:
     if ml.jobs.get(name).type == "pipeline":
         ml.jobs.stream(name)
         return
-    view = _ProgressView(json_lines=output == "json")
+    # A stream is for people unless the script asked for JSON lines with an explicit -o json.
+    json_lines = output == "json" and bool(click.get_current_context().meta.get("output_explicit"))
+    view = _ProgressView(json_lines=json_lines)
     failed = None
     try:
         ml.jobs.stream(name, printer=view)
     except Exception as exc:  # JobFailedError: show the summary, then exit 2
         failed = exc
     view.close()
-    if output != "json":
+    if not json_lines:
         _print_final(ml.jobs.summary(name))
     if failed is not None:
         raise failed
@@ -124,17 +126,13 @@ def stream_cmd(name: str, output: str) -> None:
 @backend_options
 @output_option
 def show(name: str, output: str) -> None:
-    """Status, best model and scores of a job."""
+    """The job, as ``az ml job show`` prints it; ``-o table``: status, best model, scores."""
     ml = get_ml_client()
+    if output == "json":
+        echo_json(ml.jobs.get(name))
+        return
     summary = ml.jobs.summary(name)
     pipeline = summary.get("type") == "pipeline"
-    if output == "json":
-        if pipeline:
-            from automl_local.cli._pipeline import pipeline_nodes
-
-            summary["nodes"] = pipeline_nodes(ml, name)
-        echo_json(summary)
-        return
     for key in (
         "name",
         "type",
