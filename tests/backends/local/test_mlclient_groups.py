@@ -39,6 +39,17 @@ def test_workspace_entity(ml) -> None:
         ml.workspaces.get("other")
 
 
+def test_named_workspaces_side_by_side(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTOML_LOCAL_WORKSPACE", str(tmp_path / "root"))
+    a = get_client("local", workspace_name="a")
+    get_client("local", workspace_name="b").workspace  # noqa: B018 - created on first use
+    assert sorted(w.name for w in a.workspaces.list()) == ["a", "b"]
+    other = a.workspaces.get("b")
+    assert other.mlflow_tracking_uri.endswith("/root/workspaces/b/mlflow.db")
+    with pytest.raises(ResourceNotFoundError, match=r"workspace 'c'.*workspaces here: a, b"):
+        a.workspaces.get("c")
+
+
 def test_compute_lifecycle(ml) -> None:
     with pytest.raises(ResourceNotFoundError, match=r"compute 'cpu-cluster'.*computes here: none"):
         ml.compute.get("cpu-cluster")
