@@ -12,7 +12,6 @@ from pathlib import Path
 
 import mlflow
 import pytest
-from automl_local.backends import get_client
 from azure.ai.ml import Input, automl
 from azure.ai.ml.entities import AmlCompute
 from azure.core.exceptions import ResourceNotFoundError
@@ -26,14 +25,24 @@ def restore_mlflow_uri():
     mlflow.set_tracking_uri(before)
 
 
-def test_notebook_flow(tmp_path: Path, tiny_mltable: Path, restore_mlflow_uri: None) -> None:
-    ml_client = get_client(
-        "local",
-        workspace=tmp_path / "ws",
-        subscription_id="sub",
-        resource_group_name="rg",
-        workspace_name="bank-ws",
-    )
+def test_notebook_flow(
+    tmp_path: Path,
+    tiny_mltable: Path,
+    restore_mlflow_uri: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AUTOML_LOCAL_WORKSPACE", str(tmp_path / "root"))
+    monkeypatch.chdir(tmp_path)  # no config.json here: from_config fails, as on a new machine
+    # the one changed line; the notebook has `from azure.ai.ml import MLClient`
+    from automl_local import MLClient
+
+    credential = None  # DefaultAzureCredential() in the notebook; nothing to sign in to here
+    try:
+        ml_client = MLClient.from_config(credential)
+    except Exception:
+        subscription_id, resource_group, workspace = "sub", "rg", "bank-ws"
+        ml_client = MLClient(credential, subscription_id, resource_group, workspace)
+    assert ml_client.workspace.root == (tmp_path / "root" / "workspaces" / "bank-ws").resolve()
     workspace = ml_client.workspaces.get(name=ml_client.workspace_name)
     assert (workspace.location, workspace.resource_group) == ("local", "rg")
 
