@@ -275,3 +275,21 @@ def test_spec_hash_ignores_comments_and_order_of_keys(tmp_path: Path) -> None:
 )
 def test_conda_specs_translate_to_pip(conda: str, pip: str) -> None:
     assert conda_to_pip(conda)[0] == pip
+
+
+def test_component_yaml_inline_environment(ws: Workspace, tmp_path: Path) -> None:
+    """A step's environment as azure-ai-ml loads it from YAML: image + conda file beside it."""
+    from azure.ai.ml import load_component
+
+    (tmp_path / "conda.yml").write_text("dependencies:\n  - pip:\n    - inflection\n")
+    (tmp_path / "prep.yml").write_text(
+        "$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json\n"
+        "name: prep\ntype: command\ncommand: python -c 'import inflection'\n"
+        "environment:\n  image: mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04\n"
+        "  conda_file: ./conda.yml\n"
+    )
+    component = load_component(source=str(tmp_path / "prep.yml"))
+    lines: list[str] = []
+    env = resolve_environment(component.environment, ws, log=lines.append)
+    assert _imports(env.python, "inflection")
+    assert any("not pulled locally" in w for w in env.warnings)
