@@ -8,6 +8,7 @@ the notebook waits for command jobs (issue 8, item 2).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import mlflow
@@ -20,9 +21,13 @@ from mlflow.tracking import MlflowClient
 
 @pytest.fixture
 def restore_mlflow_uri():
-    before = mlflow.get_tracking_uri()
+    """``mlflow.set_tracking_uri`` also exports MLFLOW_TRACKING_URI (for subprocesses), which
+    every later Workspace would read: undo both."""
+    before = os.environ.get("MLFLOW_TRACKING_URI")
     yield
-    mlflow.set_tracking_uri(before)
+    mlflow.set_tracking_uri(None)
+    if before is not None:
+        mlflow.set_tracking_uri(before)
 
 
 def test_notebook_flow(
