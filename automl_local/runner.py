@@ -37,7 +37,7 @@ class AutoMLJobRun(DetachedRun):
 
     def execute(self) -> tuple[str, str]:
         from automl_local.engine import run_job
-        from automl_local.search._worker import allow_fork
+        from automl_local.search import allow_fork
 
         allow_fork()  # a fresh process: nothing has used OpenMP yet, so forking workers is safe
         settings = JobSettings.from_dict(json.loads((self.job_dir / "spec.json").read_text()))

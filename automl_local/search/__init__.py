@@ -11,7 +11,7 @@ from automl_local.search._estimators import (
 )
 from automl_local.search._prepare import PreparedData, prepare
 from automl_local.search._search import SearchLimits, TrialRecord, run_search
-from automl_local.search._worker import SharedData, Worker
+from automl_local.search._worker import SharedData, Worker, allow_fork
 
 __all__ = [
     "ESTIMATORS",
@@ -21,6 +21,7 @@ __all__ = [
     "SharedData",
     "TrialRecord",
     "Worker",
+    "allow_fork",
     "canonical_algorithm",
     "prepare",
     "register",
