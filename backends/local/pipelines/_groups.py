@@ -10,6 +10,7 @@ methods say so (see ``backends.base.ControlPlaneOperations``).
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 from automl_local.backends.local.pipelines._control_plane import (
@@ -96,7 +97,7 @@ class LocalControlPlaneOperations:
             "log": str(self._log()),
         }  # fmt: skip
 
-    def _log(self) -> Any:
+    def _log(self) -> Path:
         return control_plane_dir(self._ws) / "server.log"
 
     def logs(self, lines: int = 50) -> str | None:
