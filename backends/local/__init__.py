@@ -7,7 +7,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from automl_local.backends.base import BaseClient
+from automl_local.backends.base import (
+    BaseClient,
+    ControlPlaneOperations,
+    PublishedPipelineOperations,
+)
 
 if TYPE_CHECKING:
     from automl_local.backends.local._data import LocalDataOperations
@@ -137,21 +141,35 @@ class LocalClient(BaseClient):
 
     @cached_property
     def batch_endpoints(self) -> Any:
-        from automl_local.backends.local._batch import LocalBatchEndpointOperations
+        from automl_local.backends.local.pipelines import LocalBatchEndpointOperations
 
         return LocalBatchEndpointOperations(self)
 
     @cached_property
     def batch_deployments(self) -> Any:
-        from automl_local.backends.local._batch import LocalBatchDeploymentOperations
+        from automl_local.backends.local.pipelines import LocalBatchDeploymentOperations
 
         return LocalBatchDeploymentOperations(self)
 
     @cached_property
     def schedules(self) -> Any:
-        from automl_local.backends.local._schedules import LocalScheduleOperations
+        from automl_local.backends.local.pipelines import LocalScheduleOperations
 
         return LocalScheduleOperations(self)
+
+    @cached_property
+    def published_pipelines(self) -> PublishedPipelineOperations:
+        """Publish a pipeline job behind a REST trigger; describe a published pipeline."""
+        from automl_local.backends.local.pipelines import LocalPublishedPipelineOperations
+
+        return LocalPublishedPipelineOperations(self)
+
+    @cached_property
+    def control_plane(self) -> ControlPlaneOperations:
+        """This workspace's control-plane server: start, stop, status, logs, keys."""
+        from automl_local.backends.local.pipelines import LocalControlPlaneOperations
+
+        return LocalControlPlaneOperations(self)
 
 
 class MLClient(LocalClient):
