@@ -37,6 +37,7 @@ __all__ = [
     "RUNNER_LOG",
     "DetachedRun",
     "EventLog",
+    "read_events",
     "run_alive",
     "start_run",
     "stop_run",
@@ -80,6 +81,21 @@ class EventLog:
         line = json.dumps({"time": time.time(), **event}, default=str) + "\n"
         with self._lock, open(self.path, "a", encoding="utf-8") as fh:
             fh.write(line)
+
+
+def read_events(path: Path, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """The whole event lines of ``path`` after byte ``offset``, and the offset after them.
+
+    A line the writer is still writing is left for the next read.
+    """
+    if not path.exists():
+        return [], offset
+    with open(path, encoding="utf-8") as fh:
+        fh.seek(offset)
+        chunk = fh.read()
+    end = chunk.rfind("\n") + 1
+    events = [json.loads(line) for line in chunk[:end].splitlines() if line.strip()]
+    return events, offset + len(chunk[:end].encode("utf-8"))
 
 
 class DetachedRun(abc.ABC):

@@ -19,6 +19,11 @@ if TYPE_CHECKING:
     from automl_local.backends.local._endpoints import LocalOnlineEndpointOperations
     from automl_local.backends.local._jobs import LocalJobOperations
     from automl_local.backends.local._models import LocalModelOperations
+    from automl_local.backends.local.pipelines import (
+        LocalBatchDeploymentOperations,
+        LocalBatchEndpointOperations,
+        LocalScheduleOperations,
+    )
 from automl_local.backends.workspace_config import CONFIG_FILE, find_config, read_config
 
 from automl_local.exceptions import BackendConfigError, ConfigError
@@ -140,19 +145,19 @@ class LocalClient(BaseClient):
         return LocalOnlineDeploymentOperations(self)
 
     @cached_property
-    def batch_endpoints(self) -> Any:
+    def batch_endpoints(self) -> LocalBatchEndpointOperations:
         from automl_local.backends.local.pipelines import LocalBatchEndpointOperations
 
         return LocalBatchEndpointOperations(self)
 
     @cached_property
-    def batch_deployments(self) -> Any:
+    def batch_deployments(self) -> LocalBatchDeploymentOperations:
         from automl_local.backends.local.pipelines import LocalBatchDeploymentOperations
 
         return LocalBatchDeploymentOperations(self)
 
     @cached_property
-    def schedules(self) -> Any:
+    def schedules(self) -> LocalScheduleOperations:
         from automl_local.backends.local.pipelines import LocalScheduleOperations
 
         return LocalScheduleOperations(self)

@@ -23,7 +23,7 @@ from automl_local.backends.local._convert import settings_from_job
 from automl_local.backends.local._names import check_job_name, generate_job_name
 from automl_local.backends.operations import entity_summary
 
-from automl_local.detached import run_alive, start_run, stop_run
+from automl_local.detached import EVENTS_FILE, read_events, run_alive, start_run, stop_run
 from automl_local.exceptions import (
     AlreadyExistsError,
     ConfigError,
@@ -239,19 +239,11 @@ class LocalJobOperations:
     ) -> Iterator[dict[str, Any]]:
         """The job's events, as they come; stops after the final status."""
         self._record(name)
-        path = self._ws.job_dir(name) / "events.jsonl"
+        path = self._ws.job_dir(name) / EVENTS_FILE
         offset = 0
         while True:
-            if path.exists():
-                with open(path, encoding="utf-8") as fh:
-                    fh.seek(offset)
-                    chunk = fh.read()
-                    # only whole lines: the writer may be mid-line
-                    end = chunk.rfind("\n") + 1
-                    offset += len(chunk[:end].encode("utf-8"))
-                for line in chunk[:end].splitlines():
-                    if line.strip():
-                        yield json.loads(line)
+            events, offset = read_events(path, offset)
+            yield from events
             status = self._live_status(self._record(name))
             if status in TERMINAL:
                 # drain once more: the final events may have landed after our read

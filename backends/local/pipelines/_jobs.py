@@ -29,7 +29,14 @@ from automl_local.backends.local.pipelines._spec import (
     to_pipeline_job,
 )
 
-from automl_local.detached import EVENTS_FILE, RUNNER_LOG, run_alive, start_run, stop_run
+from automl_local.detached import (
+    EVENTS_FILE,
+    RUNNER_LOG,
+    read_events,
+    run_alive,
+    start_run,
+    stop_run,
+)
 from automl_local.exceptions import AlreadyExistsError, JobFailedError, NotFoundError
 from automl_local.processes import kill_group, tail
 
@@ -230,17 +237,6 @@ def list_children(client: Any, parent_job_name: str) -> Iterator[Any]:
 # ---------------------------------------------------------------------- stream
 
 
-def _events(path: Path, offset: int) -> tuple[list[dict[str, Any]], int]:
-    if not path.exists():
-        return [], offset
-    with open(path, encoding="utf-8") as fh:
-        fh.seek(offset)
-        chunk = fh.read()
-    end = chunk.rfind("\n") + 1
-    lines = [json.loads(line) for line in chunk[:end].splitlines() if line.strip()]
-    return lines, offset + len(chunk[:end].encode("utf-8"))
-
-
 def format_event(event: dict[str, Any]) -> str | None:
     """One line of ``job stream`` output for a runner event (None: not shown)."""
     stamp = time.strftime("%H:%M:%S", time.localtime(event.get("time", time.time())))
@@ -270,7 +266,7 @@ def stream_pipeline(
     path = ws.job_dir(name) / EVENTS_FILE
     offset = 0
     while True:
-        events, offset = _events(path, offset)
+        events, offset = read_events(path, offset)
         for event in events:
             if printer is not None:
                 printer(event)
@@ -280,7 +276,7 @@ def stream_pipeline(
                     print(line, flush=True)
         record = live_record(client, name)
         if record.get("status") in TERMINAL:
-            more, offset = _events(path, offset)
+            more, offset = read_events(path, offset)
             for event in more:
                 line = format_event(event)
                 if printer is not None:
