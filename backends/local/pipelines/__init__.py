@@ -38,6 +38,10 @@ from automl_local.backends.local.pipelines._control_plane import (
     start_server,
     stop_server,
 )
+from automl_local.backends.local.pipelines._expressions import (
+    expand_schedule_expressions,
+    hold_schedule_expressions,
+)
 from automl_local.backends.local.pipelines._groups import (
     LocalControlPlaneOperations,
     LocalPublishedPipelineOperations,
@@ -99,8 +103,10 @@ __all__ = [
     "control_plane_dir",
     "describe_published",
     "ensure_server",
+    "expand_schedule_expressions",
     "fire_schedule",
     "get_keys",
+    "hold_schedule_expressions",
     "invoke_published",
     "key_digests",
     "list_children",

@@ -29,6 +29,10 @@ from typing import Any
 
 from automl_local.backends.base import LocalPoller
 from automl_local.backends.local.pipelines._control_plane import ensure_server, server_url
+from automl_local.backends.local.pipelines._expressions import (
+    expand_schedule_expressions,
+    hold_schedule_expressions,
+)
 from automl_local.backends.local.pipelines._triggers import plan_trigger
 
 from automl_local.exceptions import ConfigError, NotFoundError
@@ -93,7 +97,8 @@ def _job_payload(client: Any, create_job: Any) -> dict[str, Any]:
         from automl_local.backends.local.pipelines._spec import pipeline_job_dict, prepare_pipeline
 
         base_dir = Path(getattr(create_job, "base_path", None) or os.getcwd())
-        data, _, warnings = prepare_pipeline(client, pipeline_job_dict(create_job), base_dir)
+        held = hold_schedule_expressions(pipeline_job_dict(create_job))
+        data, _, warnings = prepare_pipeline(client, held, base_dir)
         return {
             "kind": "pipeline", "pipeline": data, "base_dir": str(base_dir),
             "warnings": warnings, "experiment_name": create_job.experiment_name,
@@ -120,7 +125,9 @@ def _job_payload(client: Any, create_job: Any) -> dict[str, Any]:
                 f"create_job cannot be stored as Azure's job YAML: {message}. A scheduled AutoML "
                 "job needs mltable inputs (an MLTable folder or azureml:<asset>@latest)."
             ) from None
-        return {"kind": "automl", "job": dumped, "base_dir": str(base_dir)}
+        return {
+            "kind": "automl", "job": hold_schedule_expressions(dumped), "base_dir": str(base_dir)
+        }
     raise ConfigError(
         f"create_job must be a job entity, a job YAML or an existing job name, got "
         f"{type(create_job).__name__}."
@@ -200,6 +207,7 @@ def fire_schedule(
         "missed": missed, "error": None,
     }  # fmt: skip
     origin = {"schedule": name, "scheduled_time": scheduled.isoformat(), "via": reason}
+    payload = expand_schedule_expressions(payload, job_name=job_name, trigger_time=scheduled)
     try:
         if payload["kind"] == "pipeline":
             from automl_local.backends.local.pipelines._jobs import start_pipeline
