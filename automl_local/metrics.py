@@ -3,6 +3,10 @@
 Every child run logs all of them; the primary metric is one of five. All
 primary metrics are "higher is better". Labels are integer-encoded
 (0..K-1) and ``proba`` is an (n, K) matrix of class probabilities.
+
+This module is also the home of the metric vocabulary: the primary metrics
+Azure accepts, their spellings (:func:`normalize_metric`) and the defaults
+(one constant per meaning: the job spec's and the Python SDK's).
 """
 
 from __future__ import annotations
@@ -10,9 +14,35 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from sklearn import metrics as skm
 
-__all__ = ["METRIC_NAMES", "classification_metrics", "score"]
+from automl_local.exceptions import ConfigError
+
+__all__ = [
+    "DEFAULT_PRIMARY_METRIC",
+    "METRIC_NAMES",
+    "PRIMARY_METRICS",
+    "PYTHON_DEFAULT_PRIMARY_METRIC",
+    "classification_metrics",
+    "normalize_metric",
+    "score",
+]
+
+# Azure's classification primary metrics (wire value -> our canonical name).
+PRIMARY_METRICS: dict[str, str] = {
+    "accuracy": "accuracy",
+    "auc_weighted": "AUC_weighted",
+    "norm_macro_recall": "norm_macro_recall",
+    "average_precision_score_weighted": "average_precision_score_weighted",
+    "precision_score_weighted": "precision_score_weighted",
+}
+#: The default of a job spec that names no primary metric: Azure's YAML schema
+#: (``AutoMLClassificationSchema``, ``load_default``) and the design card say
+#: ``AUC_weighted``. The engine's :class:`~automl_local.settings.JobSettings` uses it.
+DEFAULT_PRIMARY_METRIC = PRIMARY_METRICS["auc_weighted"]
+#: azure-ai-ml's Python path (``automl.classification()`` without ``primary_metric``,
+#: ``ClassificationJob._DEFAULT_PRIMARY_METRIC``) defaults to ``accuracy`` instead;
+#: the local backend applies it to an entity that carries no metric.
+PYTHON_DEFAULT_PRIMARY_METRIC = PRIMARY_METRICS["accuracy"]
 
 METRIC_NAMES = (
     "AUC_macro",
@@ -37,6 +67,31 @@ METRIC_NAMES = (
     "recall_score_weighted",
     "weighted_accuracy",
 )
+
+
+def _snake(name: str) -> str:
+    out: list[str] = []
+    for i, ch in enumerate(name):
+        if (
+            ch.isupper()
+            and i
+            and (name[i - 1].islower() or (i + 1 < len(name) and name[i + 1].islower()))
+            and name[i - 1] != "_"
+        ):
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
+def normalize_metric(value: str) -> str:
+    """Accept Azure's spellings (``AUC_weighted``, ``AUCWeighted``, ``auc_weighted``)."""
+    key = _snake(str(value)).replace("a_u_c", "auc")
+    if key not in PRIMARY_METRICS:
+        raise ConfigError(
+            f"primary_metric {value!r} is not a classification metric. "
+            f"Use one of: {', '.join(PRIMARY_METRICS.values())}."
+        )
+    return PRIMARY_METRICS[key]
 
 
 def _one_hot(y: np.ndarray, k: int) -> np.ndarray:
@@ -67,6 +122,8 @@ def score(
     metric: str, y: np.ndarray, proba: np.ndarray, sample_weight: np.ndarray | None = None
 ) -> float:
     """The primary metric only: the search calls this once per fold, so keep it cheap."""
+    from sklearn import metrics as skm  # imported here: the vocabulary above needs no sklearn
+
     k = proba.shape[1]
     if metric == "AUC_weighted":
         if k == 2:
@@ -105,6 +162,8 @@ def classification_metrics(
     y: np.ndarray, proba: np.ndarray, sample_weight: np.ndarray | None = None
 ) -> dict[str, float]:
     """All of Azure's classification metrics for one set of predictions."""
+    from sklearn import metrics as skm
+
     k = proba.shape[1]
     pred = proba.argmax(axis=1)
     onehot = _one_hot(y, k)

@@ -153,3 +153,67 @@ class BaseClient(abc.ABC):
             f"begin_create_or_update got a {type(entity).__name__}; expected a job, model, "
             "data asset, online endpoint/deployment, batch endpoint/deployment or schedule entity."
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Published pipelines and the control plane (both backends; the CLI's `pipeline publish/show`
+# and `server` commands use only these). Kept in one block at the end of the module.
+
+from typing import Protocol, runtime_checkable  # noqa: E402
+
+__all__ += ["ControlPlaneOperations", "PublishedPipelineOperations"]
+
+
+@runtime_checkable
+class PublishedPipelineOperations(Protocol):
+    """``ml.published_pipelines``: a pipeline job behind a REST trigger, in one call.
+
+    Publishing makes batch endpoint ``name`` with a ``PipelineComponentBatchDeployment``
+    ``default`` built from pipeline job ``job_name`` (Azure's v2 form of a published
+    pipeline). Both methods return the description: ``name``, ``description``,
+    ``default_deployment``, ``deployments``, ``endpoint_url`` (locally also ``pipeline_url``,
+    ``parameters``, ``source``, ``server``).
+    """
+
+    def publish(
+        self, job_name: str, name: str, *, description: str | None = None
+    ) -> dict[str, Any]: ...
+
+    def describe(self, name: str) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class ControlPlaneOperations(Protocol):
+    """``ml.control_plane``: the local workspace's server (published pipelines, schedules).
+
+    On Azure the service is the control plane: every method raises ``ConfigError`` saying
+    what to use there instead.
+    """
+
+    def start(self, *, port: int | None = None, missed_runs: str = "run_once") -> dict[str, Any]:
+        """Start the server (or return the running one): pid, port, url, already_running."""
+        ...
+
+    def stop(self) -> bool:
+        """Stop the server; True if one was running."""
+        ...
+
+    def status(self) -> dict[str, Any]:
+        """running, url, pid, started_at, missed_runs, counts of what it serves, log path."""
+        ...
+
+    def logs(self, lines: int = 50) -> str | None:
+        """The last lines of the server log; None if it never ran."""
+        ...
+
+    def url(self) -> str | None:
+        """The running server's base URL, or None."""
+        ...
+
+    def get_keys(self) -> dict[str, str]:
+        """``{"primary": ..., "secondary": ...}``."""
+        ...
+
+    def regenerate_key(self, key_type: str = "primary") -> dict[str, str]:
+        """Replace one key; the old one stops working at once."""
+        ...

@@ -7,7 +7,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from automl_local.backends.base import BaseClient
+from automl_local.backends.base import (
+    BaseClient,
+    ControlPlaneOperations,
+    PublishedPipelineOperations,
+)
 
 if TYPE_CHECKING:
     from automl_local.backends.local._data import LocalDataOperations
@@ -15,6 +19,11 @@ if TYPE_CHECKING:
     from automl_local.backends.local._endpoints import LocalOnlineEndpointOperations
     from automl_local.backends.local._jobs import LocalJobOperations
     from automl_local.backends.local._models import LocalModelOperations
+    from automl_local.backends.local.pipelines import (
+        LocalBatchDeploymentOperations,
+        LocalBatchEndpointOperations,
+        LocalScheduleOperations,
+    )
 from automl_local.backends.workspace_config import CONFIG_FILE, find_config, read_config
 
 from automl_local.exceptions import BackendConfigError, ConfigError
@@ -136,22 +145,36 @@ class LocalClient(BaseClient):
         return LocalOnlineDeploymentOperations(self)
 
     @cached_property
-    def batch_endpoints(self) -> Any:
-        from automl_local.backends.local._batch import LocalBatchEndpointOperations
+    def batch_endpoints(self) -> LocalBatchEndpointOperations:
+        from automl_local.backends.local.pipelines import LocalBatchEndpointOperations
 
         return LocalBatchEndpointOperations(self)
 
     @cached_property
-    def batch_deployments(self) -> Any:
-        from automl_local.backends.local._batch import LocalBatchDeploymentOperations
+    def batch_deployments(self) -> LocalBatchDeploymentOperations:
+        from automl_local.backends.local.pipelines import LocalBatchDeploymentOperations
 
         return LocalBatchDeploymentOperations(self)
 
     @cached_property
-    def schedules(self) -> Any:
-        from automl_local.backends.local._schedules import LocalScheduleOperations
+    def schedules(self) -> LocalScheduleOperations:
+        from automl_local.backends.local.pipelines import LocalScheduleOperations
 
         return LocalScheduleOperations(self)
+
+    @cached_property
+    def published_pipelines(self) -> PublishedPipelineOperations:
+        """Publish a pipeline job behind a REST trigger; describe a published pipeline."""
+        from automl_local.backends.local.pipelines import LocalPublishedPipelineOperations
+
+        return LocalPublishedPipelineOperations(self)
+
+    @cached_property
+    def control_plane(self) -> ControlPlaneOperations:
+        """This workspace's control-plane server: start, stop, status, logs, keys."""
+        from automl_local.backends.local.pipelines import LocalControlPlaneOperations
+
+        return LocalControlPlaneOperations(self)
 
     @cached_property
     def workspaces(self) -> Any:
@@ -195,7 +218,6 @@ class LocalClient(BaseClient):
 
         poller = begin_create_or_update(self, entity, **kwargs)
         return poller if poller is not None else super().begin_create_or_update(entity, **kwargs)
-
 
 
 class MLClient(LocalClient):
