@@ -1,0 +1,16 @@
+"""What a finished AutoML job writes for its children, in Azure's layout.
+
+* portable MLflow models (:func:`save_mlflow_model`): the project's classes are
+  pickled by value and only public requirements are listed, so the model loads
+  and serves where automl-local is not installed.
+"""
+
+from __future__ import annotations
+
+from automl_local.outputs._portable import (
+    model_requirements,
+    pickled_by_value,
+    save_mlflow_model,
+)
+
+__all__ = ["model_requirements", "pickled_by_value", "save_mlflow_model"]
