@@ -7,10 +7,17 @@
 
 from __future__ import annotations
 
+from automl_local.outputs._child import CHILD_OUTPUT_FILES, write_child_outputs
 from automl_local.outputs._portable import (
     model_requirements,
     pickled_by_value,
     save_mlflow_model,
 )
 
-__all__ = ["model_requirements", "pickled_by_value", "save_mlflow_model"]
+__all__ = [
+    "CHILD_OUTPUT_FILES",
+    "model_requirements",
+    "pickled_by_value",
+    "save_mlflow_model",
+    "write_child_outputs",
+]
