@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from automl_local.outputs._child import CHILD_OUTPUT_FILES, write_child_outputs
+from automl_local.outputs._onnx import ONNX_ALGORITHMS, onnx_inputs, restrict_to_onnx, to_onnx
 from automl_local.outputs._portable import (
     model_requirements,
     pickled_by_value,
@@ -16,8 +17,12 @@ from automl_local.outputs._portable import (
 
 __all__ = [
     "CHILD_OUTPUT_FILES",
+    "ONNX_ALGORITHMS",
     "model_requirements",
+    "onnx_inputs",
     "pickled_by_value",
+    "restrict_to_onnx",
     "save_mlflow_model",
+    "to_onnx",
     "write_child_outputs",
 ]
