@@ -234,7 +234,10 @@ def to_onnx(model: Any, *, name: str = "automl_local") -> Any:
     else:
         weights = np.asarray(model.weights or [1.0] * len(probas), dtype=np.float32)
         weights = weights / weights.sum()
-        parts = [g.op("Mul", [p, g.const(w, dtype=np.float32)]) for p, w in zip(probas, weights)]
+        parts = [
+            g.op("Mul", [p, g.const(w, dtype=np.float32)])
+            for p, w in zip(probas, weights, strict=True)
+        ]
         proba = g.op("Sum", parts)
     g.nodes.append(_identity(proba, "probabilities"))
     top = g.op("ArgMax", ["probabilities"], axis=1, keepdims=0)
