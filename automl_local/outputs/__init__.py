@@ -8,6 +8,13 @@
 from __future__ import annotations
 
 from automl_local.outputs._child import CHILD_OUTPUT_FILES, write_child_outputs
+from automl_local.outputs._evaluation import (
+    CHART_FILES,
+    accuracy_table,
+    confusion_matrix,
+    trials_chart,
+    write_evaluation,
+)
 from automl_local.outputs._onnx import ONNX_ALGORITHMS, onnx_inputs, restrict_to_onnx, to_onnx
 from automl_local.outputs._portable import (
     model_requirements,
@@ -16,13 +23,18 @@ from automl_local.outputs._portable import (
 )
 
 __all__ = [
+    "CHART_FILES",
     "CHILD_OUTPUT_FILES",
     "ONNX_ALGORITHMS",
+    "accuracy_table",
+    "confusion_matrix",
     "model_requirements",
     "onnx_inputs",
     "pickled_by_value",
     "restrict_to_onnx",
     "save_mlflow_model",
     "to_onnx",
+    "trials_chart",
     "write_child_outputs",
+    "write_evaluation",
 ]
