@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from automl_local.outputs._child import CHILD_OUTPUT_FILES, write_child_outputs
+from automl_local.outputs._codegen import CodeSpec, build_code_spec, write_generated_code
 from automl_local.outputs._evaluation import (
     CHART_FILES,
     accuracy_table,
@@ -26,7 +27,9 @@ __all__ = [
     "CHART_FILES",
     "CHILD_OUTPUT_FILES",
     "ONNX_ALGORITHMS",
+    "CodeSpec",
     "accuracy_table",
+    "build_code_spec",
     "confusion_matrix",
     "model_requirements",
     "onnx_inputs",
@@ -37,4 +40,5 @@ __all__ = [
     "trials_chart",
     "write_child_outputs",
     "write_evaluation",
+    "write_generated_code",
 ]
