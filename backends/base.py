@@ -14,6 +14,17 @@ import abc
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
+from automl_local.backends.operations import (
+    BatchDeploymentOperations,
+    BatchEndpointOperations,
+    DataOperations,
+    JobOperations,
+    ModelOperations,
+    OnlineDeploymentOperations,
+    OnlineEndpointOperations,
+    ScheduleOperations,
+)
+
 __all__ = ["BaseClient", "LocalPoller"]
 
 T = TypeVar("T")
@@ -59,11 +70,40 @@ class BaseClient(abc.ABC):
     """
 
     backend: str
-    jobs: Any
-    data: Any
-    models: Any
-    online_endpoints: Any
-    online_deployments: Any
+
+    # The groups every backend serves (see automl_local.backends.operations). Subclasses
+    # implement them as cached properties, so a group's imports happen on first use.
+    @property
+    @abc.abstractmethod
+    def jobs(self) -> JobOperations: ...
+
+    @property
+    @abc.abstractmethod
+    def data(self) -> DataOperations: ...
+
+    @property
+    @abc.abstractmethod
+    def models(self) -> ModelOperations: ...
+
+    @property
+    @abc.abstractmethod
+    def online_endpoints(self) -> OnlineEndpointOperations: ...
+
+    @property
+    @abc.abstractmethod
+    def online_deployments(self) -> OnlineDeploymentOperations: ...
+
+    @property
+    @abc.abstractmethod
+    def batch_endpoints(self) -> BatchEndpointOperations: ...
+
+    @property
+    @abc.abstractmethod
+    def batch_deployments(self) -> BatchDeploymentOperations: ...
+
+    @property
+    @abc.abstractmethod
+    def schedules(self) -> ScheduleOperations: ...
 
     def begin_create_or_update(self, entity: Any, **kwargs: Any) -> Any:
         """``MLClient.begin_create_or_update``: dispatch an entity to its group."""

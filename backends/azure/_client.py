@@ -106,23 +106,23 @@ class AzureClient(BaseClient):
                 f"workspace_name={self.ref.workspace_name!r})")
 
     @cached_property
-    def jobs(self) -> AzureJobOperations:  # type: ignore[override]
+    def jobs(self) -> AzureJobOperations:
         return AzureJobOperations(self)
 
     @cached_property
-    def data(self) -> AzureDataOperations:  # type: ignore[override]
+    def data(self) -> AzureDataOperations:
         return AzureDataOperations(self)
 
     @cached_property
-    def models(self) -> AzureModelOperations:  # type: ignore[override]
+    def models(self) -> AzureModelOperations:
         return AzureModelOperations(self)
 
     @cached_property
-    def online_endpoints(self) -> AzureOnlineEndpointOperations:  # type: ignore[override]
+    def online_endpoints(self) -> AzureOnlineEndpointOperations:
         return AzureOnlineEndpointOperations(self)
 
     @cached_property
-    def online_deployments(self) -> AzureOnlineDeploymentOperations:  # type: ignore[override]
+    def online_deployments(self) -> AzureOnlineDeploymentOperations:
         return AzureOnlineDeploymentOperations(self)
 
     @cached_property

@@ -158,6 +158,7 @@ class LocalDataOperations:
         root.mkdir(parents=True, exist_ok=True)
         target, version = _reserve(root, version, self._catalogue.versions(KIND, name))
         try:
+            path: str | Path
             if isinstance(source, str):  # URLs are registered by reference, as on Azure
                 path, sha = source, None
             else:

@@ -24,6 +24,7 @@ from typing import Any
 from automl_local.backends.base import LocalPoller
 from automl_local.backends.local._convert import settings_from_job
 from automl_local.backends.local._names import check_job_name, generate_job_name
+from automl_local.backends.operations import entity_summary
 
 from automl_local.exceptions import (
     AlreadyExistsError,
@@ -250,6 +251,19 @@ class LocalJobOperations:
                 yield self.get(record["name"])
             except NotFoundError:
                 continue
+
+    def summary(self, name: str) -> dict[str, Any]:
+        """What ``job show`` reports: the job's state, its submission warnings and error, and
+        for an AutoML job the result (best child, score, leaderboard, registered model)."""
+        entity = self.get(name)
+        record = self._record(name)
+        out = entity_summary(entity)
+        out["error"] = record.get("error") or None
+        out["warnings"] = record.get("warnings") or []
+        if out["type"] == "automl":
+            out.update(self.result(name) or {})
+            out["outputs"] = {"best_model": f"azureml://jobs/{name}/outputs/best_model"}
+        return out
 
     def result(self, name: str) -> dict[str, Any] | None:
         """The finished job's summary (leaderboard, metrics, registered model), if any."""

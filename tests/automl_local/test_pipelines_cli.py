@@ -19,6 +19,12 @@ from automl_local.cli import cli  # noqa: E402
 from automl_local.cli._common import run_cli  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the human tables: ask for them as az users do (the default is JSON)."""
+    monkeypatch.setenv("AZURE_CORE_OUTPUT", "table")
+
+
 @pytest.fixture()
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     monkeypatch.setenv("AUTOML_LOCAL_SERVER_AUTOSTART", "0")

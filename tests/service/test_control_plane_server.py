@@ -172,9 +172,11 @@ def test_schedules_survive_a_restart_and_missed_runs_fire_once(
 
     port = server_state(ml.workspace)["port"]
     workspace = str(ml.workspace.root)
-    assert run_cli(cli, ["server", "stop", "-w", workspace]) == 0
+    assert run_cli(cli, ["server", "stop", "--workspace", workspace]) == 0
     assert server_state(ml.workspace) is None
-    assert run_cli(cli, ["server", "start", "-w", workspace]) == 0  # through the CLI this time
+    assert (
+        run_cli(cli, ["server", "start", "--workspace", workspace]) == 0
+    )  # through the CLI this time
     state = server_state(ml.workspace)
     assert state is not None and state["port"] == port  # the same URL again (port was free)
     key = get_keys(ml.workspace)["primary"]
