@@ -15,9 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import time
-import warnings
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -33,6 +31,7 @@ from automl_local.exceptions import BudgetError, ConfigError
 from automl_local.explain import permutation_importance
 from automl_local.featurize import IMPUTER_STRATEGIES, Featurizer, infer_column_plan
 from automl_local.model import AutoMLModel
+from automl_local.outputs import JobOutputs, restrict_to_onnx, save_mlflow_model, write_job_outputs
 from automl_local.search import (
     ESTIMATORS,
     PreparedData,
@@ -142,6 +141,8 @@ def validate_settings(s: JobSettings) -> tuple[PreparedData, list[str], dict[str
     )
     plan = infer_column_plan(data.X, s.featurization.column_name_and_types)
     _check_featurization(data, s, plan)
+    if s.training.enable_onnx_compatible_models:
+        algorithms, skipped = restrict_to_onnx(algorithms, skipped, plan.text + plan.datetime)
     return data, algorithms, skipped, plan
 
 
@@ -484,6 +485,7 @@ class _JobRun:
         s, d = self.s, self.data
         self.emit({"event": "phase", "phase": "ensembling", "stop_reason": reason})
         candidates = self._ensembles(records)
+        self.candidates = candidates
         preferred = max(candidates, key=lambda c: c.score)
         fallback = max(
             (c for c in candidates if not c.ensembled_iterations), key=lambda c: c.score
@@ -575,6 +577,7 @@ class _JobRun:
         version = tracker.register_model(
             registered_model_name(s.name), best_run, "outputs/mlflow-model"
         )
+        result["outputs"] = self._outputs(model, best)
         test = {f"test_{k}": v for k, v in result.get("test_metrics", {}).items()}
         tags = {"automl_best_child_run_id": best_run, "stop_reason": result["stop_reason"]}
         if s.training.enable_model_explainability:
@@ -586,6 +589,26 @@ class _JobRun:
             "name": registered_model_name(s.name),
             "version": version.result(),
         }
+
+
+    def _outputs(self, model: AutoMLModel, best: Candidate) -> dict[str, Any]:
+        """Per-child outputs, evaluation artifacts and charts (see automl_local.outputs)."""
+        self.emit({"event": "phase", "phase": "writing outputs"})
+        rows = [
+            {"iteration": c.number, "algorithm": c.algorithm, "score": c.score,
+             "status": c.status}
+            for c in [*self.candidates, *self.failed_rows]
+        ]  # fmt: skip
+        summary = write_job_outputs(
+            JobOutputs(
+                settings=self.s, data=self.data, featurizers=self.featurizers,
+                matrices=self.shared.matrices, categorical=self.shared.categorical,
+                n_jobs=self.shared.n_jobs, candidates=self.candidates, best=best,
+                model=model, tracker=self.tracker, rows=rows, deadline=self.deadline,
+            )
+        )  # fmt: skip
+        self.data.notes.extend(summary["notes"])
+        return summary
 
 
 def pd_series(values: np.ndarray) -> Any:
@@ -713,33 +736,12 @@ def _refit(
 def _save_mlflow_model(
     model: AutoMLModel, data: PreparedData, out: Path, algorithm: str, s: JobSettings
 ) -> None:
-    """The best model as Azure's ``best_model`` output: MLflow sklearn + pyfunc flavours.
-
-    Serialized with cloudpickle, knowingly: MLflow 3's default (skops) refuses
-    LightGBM/XGBoost types and our own model class. The model loads wherever
-    automl-local and its learners are installed (the deployment's environment).
-    """
-    import mlflow.sklearn
-    from mlflow.models import infer_signature
-
-    if out.exists():
-        shutil.rmtree(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    example = data.X.head(1)
-    # The signature keeps the training dtypes: MLflow refuses int64 input for a
-    # double column, so declaring integers as doubles would reject ordinary rows.
-    sample = data.X.head(100)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # MLflow's hint about integer columns and NaN
-        signature = infer_signature(sample, model.predict(sample))
-    mlflow.sklearn.save_model(
+    """The best model as Azure's ``best_model`` output: a portable MLflow model (sklearn +
+    pyfunc flavours) that loads without automl-local (see automl_local.outputs)."""
+    save_mlflow_model(
         model,
-        str(out),
-        serialization_format="cloudpickle",
-        signature=signature,
-        input_example=example,
-        pyfunc_predict_fn="predict",
-        pip_requirements=_requirements(),
+        out,
+        sample=data.X.head(100),
         metadata={
             "azureml.engine": "automl",
             "automl_local.algorithm": algorithm,
@@ -747,27 +749,3 @@ def _save_mlflow_model(
             "classes": [str(c) for c in data.classes],
         },
     )
-
-
-def _requirements() -> list[str]:
-    """Pinned requirements of the model's environment (MLflow's own inference of them
-    loads the model in a subprocess: seconds we would take from the job's budget)."""
-    from importlib import metadata
-
-    pins = []
-    for dist in (
-        "automl-local",
-        "scikit-learn",
-        "lightgbm",
-        "xgboost-cpu",
-        "xgboost",
-        "pandas",
-        "numpy",
-        "cloudpickle",
-        "mlflow",
-    ):
-        try:
-            pins.append(f"{dist}=={metadata.version(dist)}")
-        except metadata.PackageNotFoundError:
-            continue
-    return pins

@@ -110,7 +110,8 @@ def _norm_macro_recall(recall_macro: float, n_classes: int) -> float:
 def classification_metrics(
     y: np.ndarray, proba: np.ndarray, sample_weight: np.ndarray | None = None
 ) -> dict[str, float]:
-    """All of Azure's classification metrics for one set of predictions."""
+    """All of Azure's classification metrics for one set of predictions (with the
+    ``*_binary`` ones when there are two classes)."""
     k = proba.shape[1]
     pred = proba.argmax(axis=1)
     onehot = _one_hot(y, k)
@@ -162,7 +163,7 @@ def classification_metrics(
         out["weighted_accuracy"] = float(
             np.average(pred == y, weights=class_weight if w is None else class_weight * w)
         )
-    return out
+    return out | binary_metrics(y, proba, w)
 
 
 BINARY_METRIC_NAMES = (

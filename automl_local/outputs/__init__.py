@@ -1,5 +1,8 @@
 """What a finished AutoML job writes for its children, in Azure's layout.
 
+:func:`write_job_outputs` is the engine's one call (the bounding rule is in its
+module); the parts:
+
 * portable MLflow models (:func:`save_mlflow_model`): the project's classes are
   pickled by value and only public requirements are listed, so the model loads
   and serves where automl-local is not installed.
@@ -16,6 +19,7 @@ from automl_local.outputs._evaluation import (
     trials_chart,
     write_evaluation,
 )
+from automl_local.outputs._job import TOP_SINGLES, JobOutputs, write_job_outputs
 from automl_local.outputs._onnx import ONNX_ALGORITHMS, onnx_inputs, restrict_to_onnx, to_onnx
 from automl_local.outputs._portable import (
     model_requirements,
@@ -27,7 +31,9 @@ __all__ = [
     "CHART_FILES",
     "CHILD_OUTPUT_FILES",
     "ONNX_ALGORITHMS",
+    "TOP_SINGLES",
     "CodeSpec",
+    "JobOutputs",
     "accuracy_table",
     "build_code_spec",
     "confusion_matrix",
@@ -41,4 +47,5 @@ __all__ = [
     "write_child_outputs",
     "write_evaluation",
     "write_generated_code",
+    "write_job_outputs",
 ]

@@ -37,11 +37,13 @@ def write_child_outputs(
     classes: list[Any],
     run_id: str,
     metadata: dict[str, Any] | None = None,
+    mlflow_model: bool = True,
 ) -> Path:
     """Write every file of :data:`CHILD_OUTPUT_FILES` for ``model`` into ``out`` (replaced).
 
     ``sample`` is a few raw training rows (their dtypes make the signature and the
-    scoring files' input schema).
+    scoring files' input schema). ``mlflow_model=False`` leaves out ``mlflow-model/``
+    (the best child's is the job's ``best_model``, saved and logged already).
     """
     import cloudpickle
 
@@ -55,5 +57,6 @@ def write_child_outputs(
     what = f"child run {run_id}"
     (out / "scoring_file_v_1_0_0.py").write_text(scoring_file_v1(sample, classes, what))
     (out / "scoring_file_v_2_0_0.py").write_text(scoring_file_v2(sample, classes, what))
-    save_mlflow_model(model, out / "mlflow-model", sample=sample, metadata=metadata)
+    if mlflow_model:
+        save_mlflow_model(model, out / "mlflow-model", sample=sample, metadata=metadata)
     return out

@@ -162,7 +162,8 @@ def write_job_outputs(ctx: JobOutputs) -> dict[str, Any]:
                     "automl_local.job": job, "classes": [str(k) for k in d.classes]}  # fmt: skip
             out = folder / "outputs"
             write_child_outputs(with_models[c.number], out, sample=sample,
-                                classes=list(d.classes), run_id=run, metadata=meta)  # fmt: skip
+                                classes=list(d.classes), run_id=run, metadata=meta,
+                                mlflow_model=c is not ctx.best)  # fmt: skip
             if c is ctx.best:
                 _best_extras(ctx, out, build_code_spec, write_generated_code, model_requirements)
             tracker.log_artifacts(run, out, "outputs")

@@ -57,3 +57,134 @@ def test_registered_model_is_listed_right_after_the_job(job, capsys) -> None:
     code, out = _cli(ml, capsys, "model", "list")
     assert code == 0 and model_name in out
     assert [m.version for m in ml.models.list(name=model_name)] == ["1"]  # adopted once
+
+
+def _children(ml, name):
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=ml.workspace.tracking_uri)
+    parent = client.get_run(name)
+    best = parent.data.tags["automl_best_child_run_id"]
+    runs = client.search_runs(
+        [parent.info.experiment_id], f"tags.mlflow.parentRunId = '{name}'", max_results=100
+    )
+    return client, best, {r.info.run_id: r for r in runs}
+
+
+def _artifacts(client, run_id, path=None) -> set[str]:
+    out: set[str] = set()
+    for a in client.list_artifacts(run_id, path):
+        out |= _artifacts(client, run_id, a.path) if a.is_dir else {a.path}
+    return out
+
+
+AZURE_FILES = {
+    "outputs/model.pkl",
+    "outputs/conda_env_v_1_0_0.yml",
+    "outputs/scoring_file_v_1_0_0.py",
+    "outputs/scoring_file_v_2_0_0.py",
+    "outputs/mlflow-model/MLmodel",
+    "outputs/mlflow-model/model.pkl",
+    "outputs/mlflow-model/requirements.txt",
+    "confusion_matrix",
+    "accuracy_table",
+    "roc_curve.png",
+    "precision_recall_curve.png",
+    "calibration_curve.png",
+    "lift_curve.png",
+    "cumulative_gains_curve.png",
+    "confusion_matrix.png",
+}
+
+
+def test_best_and_other_children_have_azures_outputs(job) -> None:
+    from PIL import Image
+
+    ml, name = job
+    client, best, children = _children(ml, name)
+    result = ml.jobs.get(name).properties
+    assert best in children
+    best_files = _artifacts(client, best)
+    assert AZURE_FILES | {"outputs/generated_code/script.py",
+                          "outputs/generated_code/script_run_notebook.ipynb"} <= best_files
+    with_outputs = [r for r in children if r != best and "outputs/model.pkl" in
+                    _artifacts(client, r, "outputs")]  # fmt: skip
+    assert with_outputs, f"no child but the best has outputs ({result})"
+    other = with_outputs[0]
+    assert AZURE_FILES <= _artifacts(client, other)
+    for run_id in children:  # every completed child: Azure's evaluation artifacts
+        if children[run_id].info.status == "FINISHED":
+            assert {"confusion_matrix", "accuracy_table"} <= _artifacts(client, run_id)
+            assert "AUC_binary" in children[run_id].data.metrics
+    local = client.download_artifacts(other, "roc_curve.png")
+    with Image.open(local) as image:
+        assert image.format == "PNG" and image.size[0] > 100
+    assert "trials_chart.png" in _artifacts(client, name)
+
+
+def test_a_non_best_child_registers_by_azure_paths_and_deploys(job, tmp_path) -> None:
+    import json as _json
+
+    from azure.ai.ml.entities import (
+        ManagedOnlineDeployment,
+        ManagedOnlineEndpoint,
+        Model,
+    )
+
+    ml, name = job
+    client, best, children = _children(ml, name)
+    other = next(r for r in children if r != best and "outputs/model.pkl" in
+                 _artifacts(client, r, "outputs"))  # fmt: skip
+    base = f"azureml://jobs/{other}/outputs/artifacts/outputs"
+    pkl = ml.models.create_or_update(Model(name="child-pkl", path=f"{base}/model.pkl"))
+    assert Path(pkl.path).name == "model.pkl" and Path(pkl.path).stat().st_size > 1000
+    mlflow_model = ml.models.create_or_update(
+        Model(name="child-mlflow", path=f"{base}/mlflow-model", type="mlflow_model")
+    )
+    assert (Path(mlflow_model.path) / "MLmodel").is_file()
+    ml.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name="child-ep")).result()
+    try:
+        ml.online_deployments.begin_create_or_update(
+            ManagedOnlineDeployment(name="blue", endpoint_name="child-ep",
+                                    model="azureml:child-mlflow:1", instance_count=1)
+        ).result()  # fmt: skip
+        rows = make_frame(3, seed=4).drop(columns="y")
+        request = tmp_path / "request.json"
+        request.write_text(_json.dumps({"input_data": {
+            "columns": list(rows.columns), "index": [0, 1, 2],
+            "data": _json.loads(rows.to_json(orient="values"))}}))  # fmt: skip
+        answer = _json.loads(ml.online_endpoints.invoke(
+            "child-ep", request_file=str(request), deployment_name="blue"))
+        assert len(answer) == 3 and set(answer) <= {"yes", "no"}
+    finally:
+        ml.online_endpoints.begin_delete("child-ep").result()
+
+
+def test_generated_script_scores_like_the_child(job, tmp_path) -> None:
+    import re
+    import subprocess
+    import sys
+
+    from automl_local.data import read_table
+
+    ml, name = job
+    client, best, children = _children(ml, name)
+    script = Path(client.download_artifacts(best, "outputs/generated_code/script.py"))
+    source = script.read_text()
+    assert "automl_local" not in source.replace("written by automl-local", "")
+    data = tmp_path / "train.csv"
+    spec = ml.jobs.get(name)
+    read_table(spec.training_data.path).to_csv(data, index=False)
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'script.db'}", "PATH": "/usr/bin"}
+    proc = subprocess.run(
+        [sys.executable, "-I", str(script), "--training_dataset_uri", str(data)],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    score = float(re.search(r"validation AUC_weighted: ([0-9.]+)", proc.stdout)[1])
+    child_score = float(children[best].data.tags["score"])
+    if "stacks a meta-learner" in source:  # the script is the best non-stack child's
+        child = re.search(r"this is the code of child (\d+)", source)[1]
+        child_score = float(children[f"{name}_{child}"].data.tags["score"])
+    assert abs(score - child_score) <= 0.002
+    assert "logged the model with MLflow" in proc.stdout
