@@ -149,10 +149,13 @@ def write_job_outputs(ctx: JobOutputs) -> dict[str, Any]:
     # Kept until the tracker has written every artifact (its writes are queued).
     staging = tempfile.TemporaryDirectory(prefix="automl-outputs-")
     root = Path(staging.name)
+    tracker.flush()  # every child run this process created now has its id
     for c in ctx.candidates:
-        if c.oof is None:
-            continue
         run = f"{job}_{c.number}"
+        if c.oof is None or tracker.resolve(run) is None:
+            if c.number in with_models:
+                ctx.notes.append(f"child {c.number} has no MLflow run (resumed job): no outputs.")
+            continue
         folder = root / run
         charts = c.number in with_models
         write_evaluation(y_eval, c.oof, list(d.classes), folder / "evaluation", charts=charts)
