@@ -45,7 +45,7 @@ class EventLog:
 def run(workspace: Workspace, name: str) -> str:
     """Run job ``name`` of ``workspace`` in this process; return its final status."""
     from automl_local.engine import run_job
-    from automl_local.search._worker import allow_fork
+    from automl_local.search import allow_fork
 
     t0 = time.monotonic()
     allow_fork()  # a fresh process: nothing has used OpenMP yet, so forking workers is safe

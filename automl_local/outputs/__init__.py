@@ -3,9 +3,7 @@
 :func:`write_job_outputs` is the engine's one call (the bounding rule is in its
 module); the parts:
 
-* portable MLflow models (:func:`save_mlflow_model`): the project's classes are
-  pickled by value and only public requirements are listed, so the model loads
-  and serves where automl-local is not installed.
+* (the portable MLflow model itself is :mod:`automl_local.packaging`'s.)
 """
 
 from __future__ import annotations
@@ -21,11 +19,6 @@ from automl_local.outputs._evaluation import (
 )
 from automl_local.outputs._job import TOP_SINGLES, JobOutputs, write_job_outputs
 from automl_local.outputs._onnx import ONNX_ALGORITHMS, onnx_inputs, restrict_to_onnx, to_onnx
-from automl_local.outputs._portable import (
-    model_requirements,
-    pickled_by_value,
-    save_mlflow_model,
-)
 
 __all__ = [
     "CHART_FILES",
@@ -37,11 +30,8 @@ __all__ = [
     "accuracy_table",
     "build_code_spec",
     "confusion_matrix",
-    "model_requirements",
     "onnx_inputs",
-    "pickled_by_value",
     "restrict_to_onnx",
-    "save_mlflow_model",
     "to_onnx",
     "trials_chart",
     "write_child_outputs",

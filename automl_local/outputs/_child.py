@@ -15,8 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from automl_local.outputs._portable import model_requirements, pickled_by_value, save_mlflow_model
 from automl_local.outputs._scoring import conda_env, scoring_file_v1, scoring_file_v2
+from automl_local.packaging import model_requirements, pickled_by_value, save_mlflow_model
 
 __all__ = ["CHILD_OUTPUT_FILES", "write_child_outputs"]
 
@@ -58,5 +58,5 @@ def write_child_outputs(
     (out / "scoring_file_v_1_0_0.py").write_text(scoring_file_v1(sample, classes, what))
     (out / "scoring_file_v_2_0_0.py").write_text(scoring_file_v2(sample, classes, what))
     if mlflow_model:
-        save_mlflow_model(model, out / "mlflow-model", sample=sample, metadata=metadata)
+        save_mlflow_model(model, sample, out / "mlflow-model", metadata=metadata)
     return out

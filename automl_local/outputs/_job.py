@@ -137,7 +137,7 @@ def write_job_outputs(ctx: JobOutputs) -> dict[str, Any]:
     from automl_local.outputs._child import write_child_outputs
     from automl_local.outputs._codegen import build_code_spec, write_generated_code
     from automl_local.outputs._evaluation import trials_chart, write_evaluation
-    from automl_local.outputs._portable import model_requirements
+    from automl_local.packaging import model_requirements
 
     t0 = time.monotonic()
     s, d, tracker = ctx.settings, ctx.data, ctx.tracker

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from automl_local.exceptions import ConfigError
+from automl_local.metrics import PYTHON_DEFAULT_PRIMARY_METRIC, normalize_metric
 from automl_local.search import canonical_algorithm
 from automl_local.settings import (
     FeaturizationSettings,
     JobSettings,
     LimitSettings,
     TrainingSettings,
-    normalize_metric,
 )
 
 __all__ = ["AZURE_ONLY_FIELDS", "job_from_settings", "settings_from_job"]
@@ -172,13 +172,19 @@ def settings_from_job(
     n_cv = _enum_value(n_cv)
     if isinstance(n_cv, str) and n_cv.lower() == "auto":
         n_cv = "auto"
-    metric = job.primary_metric
+    metric = _enum_value(job.primary_metric)
+    training_data = _input_path(job.training_data, "training_data", base_dir, resolve_path)
+    if training_data is None:
+        raise ConfigError(
+            "training_data is missing. Give the job an mltable input "
+            "(training_data: {type: mltable, path: ./train})."
+        )
     return JobSettings(
         name=name,
         experiment_name=job.experiment_name or "Default",
         display_name=job.display_name,
         target_column_name=job.target_column_name,
-        training_data=_input_path(job.training_data, "training_data", base_dir, resolve_path),
+        training_data=training_data,
         validation_data=_input_path(
             job.validation_data, "validation_data", base_dir, resolve_path
         ),
@@ -191,7 +197,7 @@ def settings_from_job(
         else None,
         weight_column_name=job.weight_column_name,
         positive_label=job.positive_label,
-        primary_metric=normalize_metric(_enum_value(metric)) if metric else "accuracy",
+        primary_metric=normalize_metric(metric) if metric else PYTHON_DEFAULT_PRIMARY_METRIC,
         limits=limits,
         training=train_settings,
         featurization=featurization,

@@ -20,7 +20,7 @@ import pytest
 from _testdata import make_frame
 
 from automl_local.engine import run_job
-from automl_local.outputs import model_requirements, save_mlflow_model
+from automl_local.packaging import model_requirements, save_mlflow_model
 from automl_local.settings import JobSettings, LimitSettings, TrainingSettings
 from automl_local.workspace import Workspace
 
@@ -75,7 +75,7 @@ def test_requirements_are_public_and_name_only_the_learners_used(job_model) -> N
 def test_model_loads_in_a_fresh_venv_without_automl_local(job_model) -> None:
     model, tmp = job_model
     rows = make_frame(30, seed=5).drop(columns="y")
-    out = save_mlflow_model(model, tmp / "mlflow-model", sample=rows.head(20))
+    out = save_mlflow_model(model, rows.head(20), tmp / "mlflow-model")
     requirements = (out / "requirements.txt").read_text()
     assert "automl" not in requirements and "automl" not in (out / "conda.yaml").read_text()
     env_dir = tmp / "venv"

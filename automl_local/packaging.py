@@ -1,13 +1,19 @@
-"""MLflow models that load where automl-local is not installed.
+"""The best model as Azure ships it: an MLflow model (sklearn + pyfunc flavours).
 
-The fitted model is made of the project's own classes (``AutoMLModel``,
-``Featurizer``, ``BoosterClassifier``). Pickled by reference, as pickle does
-by default, loading it needs ``import automl_local``, and so the model used
-to pin ``automl-local==0.1.0``, a distribution no package index has: neither
+Azure names a job's ``best_model`` output and its registered asset in a fixed
+way and stores an MLflow model under the best child run; this module writes
+that folder so the same ``mlflow.pyfunc.load_model`` / deployment code works
+on either side. The job's orchestration (:mod:`automl_local.engine`) decides
+when; this module only knows how.
+
+The models are portable. The fitted model is made of the project's own classes
+(``AutoMLModel``, ``Featurizer``, ``BoosterClassifier``); pickled by reference,
+as pickle does by default, loading it would need ``import automl_local``, and the
+model would pin ``automl-local``, a distribution no package index has, so neither
 ``mlflow models serve`` nor an Azure no-code deployment could build its
-environment. Here those classes are pickled *by value* (cloudpickle copies
-their code into the pickle), so the model carries the code it needs and its
-``requirements.txt`` lists only public distributions: the learners the model
+environment. Here those classes are pickled *by value* (cloudpickle copies their
+code into the pickle): the model carries the code it needs and its
+``requirements.txt`` lists only public distributions, the learners the model
 actually uses, pandas, numpy, cloudpickle and mlflow.
 """
 
@@ -19,11 +25,18 @@ import sys
 import threading
 import warnings
 from collections.abc import Iterator
-from importlib import metadata
+from importlib import metadata as _metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["model_requirements", "pickled_by_value", "save_mlflow_model"]
+import pandas as pd
+
+__all__ = [
+    "model_requirements",
+    "pickled_by_value",
+    "registered_model_name",
+    "save_mlflow_model",
+]
 
 _PACKAGE = "automl_local"
 _lock = threading.Lock()
@@ -33,6 +46,11 @@ _LIBRARIES: dict[str, tuple[str, ...]] = {
     "xgboost": ("xgboost-cpu", "xgboost"),
 }
 _ALWAYS = ("scikit-learn", "pandas", "numpy", "cloudpickle", "mlflow")
+
+
+def registered_model_name(job_name: str) -> str:
+    """Azure names a job's best-model asset ``azureml_<job>_output_mlflow_log_model``."""
+    return f"azureml_{job_name}_output_mlflow_log_model"
 
 
 @contextlib.contextmanager
@@ -90,23 +108,23 @@ def model_requirements(model: Any) -> list[str]:
 
 def _version(dist: str) -> str | None:
     try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
+        return _metadata.version(dist)
+    except _metadata.PackageNotFoundError:
         return None
 
 
 def save_mlflow_model(
     model: Any,
+    X: pd.DataFrame,
     out: Path,
     *,
-    sample: Any,
     metadata: dict[str, Any] | None = None,
 ) -> Path:
-    """Save ``model`` as a portable MLflow model (sklearn + pyfunc flavours) in ``out``.
+    """Write ``model`` to ``out`` (replaced) as a portable MLflow model, with a signature
+    and an example from ``X`` (raw training rows).
 
-    ``sample`` is a few raw rows: the signature keeps their dtypes (MLflow refuses int64
-    input for a double column, so declaring integers as doubles would reject ordinary
-    rows) and the first row is the input example.
+    Serialized with cloudpickle, knowingly: MLflow 3's default (skops) refuses
+    LightGBM/XGBoost types and our own model class.
     """
     import mlflow.sklearn
     from mlflow.models import infer_signature
@@ -114,6 +132,9 @@ def save_mlflow_model(
     if out.exists():
         shutil.rmtree(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    # The signature keeps the training dtypes: MLflow refuses int64 input for a
+    # double column, so declaring integers as doubles would reject ordinary rows.
+    sample = X.head(100)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # MLflow's hints about integer columns and pickles
         signature = infer_signature(sample, model.predict(sample))
@@ -123,7 +144,7 @@ def save_mlflow_model(
                 str(out),
                 serialization_format="cloudpickle",
                 signature=signature,
-                input_example=sample.head(1),
+                input_example=X.head(1),
                 pyfunc_predict_fn="predict",
                 pip_requirements=model_requirements(model),
                 metadata=metadata,
