@@ -13,7 +13,10 @@ converted meta-learner.
 Left out, as on Azure where a model has no converter: scikit-learn's trees
 (RandomForest, ExtremeRandomTrees, DecisionTree, GradientBoosting). They route
 missing values in a way skl2onnx's tree converter does not write, so their ONNX
-scores would differ from the model's wherever a value is missing.
+scores would differ from the model's wherever a value is missing. KNN too: with
+distance weights, a row that is also a training row (every validation row, once the
+model is refitted on all rows) gets weight 1/0, which the ONNX operator resolves
+differently.
 """
 
 from __future__ import annotations
@@ -31,7 +34,6 @@ ONNX_ALGORITHMS = (
     "XGBoostClassifier",
     "LogisticRegression",
     "SGD",
-    "KNN",
     "LinearSVM",
     "SVM",
     "BernoulliNaiveBayes",

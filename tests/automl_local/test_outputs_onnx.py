@@ -21,7 +21,8 @@ def _fit(algorithm: str, X, y, featurizers):
     if params is None:
         import optuna
 
-        params = est.search_space(optuna.create_study().ask(), len(X))
+        sampler = optuna.samplers.RandomSampler(seed=0)
+        params = est.search_space(optuna.create_study(sampler=sampler).ask(), len(X))
     clf = est.build(params, n_jobs=1, seed=0, n_classes=2)
     clf = est.fit(clf, f.transform(X), y, None, f.categorical_indices_)
     return est.family, est.for_inference(clf)
