@@ -438,8 +438,7 @@ class _JobRun:
     ) -> dict[str, Any]:
         s, d = self.s, self.data
         self.emit({"event": "phase", "phase": "ensembling", "stop_reason": reason})
-        candidates = self._ensembles(records)
-        self.candidates = candidates
+        self.candidates = candidates = self._ensembles(records)
         preferred = max(candidates, key=lambda c: c.score)
         fallback = max(
             (c for c in candidates if not c.ensembled_iterations), key=lambda c: c.score
@@ -543,7 +542,9 @@ class _JobRun:
         version = tracker.register_model(
             registered_model_name(s.name), best_run, "outputs/mlflow-model"
         )
-        result["outputs"] = self._outputs(model, best)
+        result["outputs"] = write_job_outputs(JobOutputs(  # per-child outputs, charts
+            s, self.data, self.featurizers, self.shared, [*self.candidates, *self.failed_rows],
+            best, model, tracker, self.deadline, self.emit))  # fmt: skip
         test = {f"test_{k}": v for k, v in result.get("test_metrics", {}).items()}
         tags = {"automl_best_child_run_id": best_run, "stop_reason": result["stop_reason"]}
         if s.training.enable_model_explainability:
@@ -555,25 +556,6 @@ class _JobRun:
             "name": registered_model_name(s.name),
             "version": version.result(),
         }
-
-    def _outputs(self, model: AutoMLModel, best: Candidate) -> dict[str, Any]:
-        """Per-child outputs, evaluation artifacts and charts (see automl_local.outputs)."""
-        self.emit({"event": "phase", "phase": "writing outputs"})
-        rows = [
-            {"iteration": c.number, "algorithm": c.algorithm, "score": c.score,
-             "status": c.status}
-            for c in [*self.candidates, *self.failed_rows]
-        ]  # fmt: skip
-        summary = write_job_outputs(
-            JobOutputs(
-                settings=self.s, data=self.data, featurizers=self.featurizers,
-                matrices=self.shared.matrices, categorical=self.shared.categorical,
-                n_jobs=self.shared.n_jobs, candidates=self.candidates, best=best,
-                model=model, tracker=self.tracker, rows=rows, deadline=self.deadline,
-            )
-        )  # fmt: skip
-        self.data.notes.extend(summary["notes"])
-        return summary
 
 
 def pd_series(values: np.ndarray) -> Any:

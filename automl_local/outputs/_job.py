@@ -44,17 +44,22 @@ class JobOutputs:
     settings: Any
     data: Any
     featurizers: dict[str, Any]
-    matrices: dict[str, np.ndarray]
-    categorical: dict[str, list[int]]
-    n_jobs: int
-    candidates: list[Any]  # engine Candidates: number, algorithm, score, members, oof, ...
+    shared: Any  # the search's SharedData: featurized matrices, categorical indices, n_jobs
+    candidates: list[Any]  # engine Candidates (failed ones too): number, algorithm, score, ...
     best: Any
     model: Any  # the best child's fitted AutoMLModel
     tracker: Any
-    rows: list[dict[str, Any]]  # leaderboard-like rows for the trials chart
     deadline: float
     emit: Callable[[dict[str, Any]], None] = lambda e: None
     notes: list[str] = field(default_factory=list)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Every trial and ensemble, for the trials chart."""
+        return [
+            {"iteration": c.number, "algorithm": c.algorithm, "score": c.score,
+             "status": c.status}
+            for c in self.candidates
+        ]  # fmt: skip
 
 
 def _key(member: tuple[str, dict[str, Any]]) -> str:
@@ -81,13 +86,14 @@ def _refit(ctx: JobOutputs, algorithm: str, params: dict[str, Any]) -> Any:
     from automl_local.search import ESTIMATORS
 
     est = ESTIMATORS[algorithm]
-    X, y, w = ctx.matrices[est.family], ctx.data.y, ctx.data.w
+    shared = ctx.shared
+    X, y, w = shared.matrices[est.family], ctx.data.y, ctx.data.w
     model = est.build(
-        params, n_jobs=ctx.n_jobs, seed=ctx.settings.seed, n_classes=len(ctx.data.classes)
+        params, n_jobs=shared.n_jobs, seed=ctx.settings.seed, n_classes=len(ctx.data.classes)
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = est.fit(model, X, y, w, ctx.categorical[est.family])
+        model = est.fit(model, X, y, w, shared.categorical[est.family])
     return est.family, est.for_inference(model)
 
 
@@ -96,7 +102,7 @@ def children_with_models(ctx: JobOutputs) -> dict[int, Any]:
     best = ctx.best
     chosen: dict[int, Any] = {best.number: ctx.model}
     fitted = {_key(m): pair for m, pair in zip(best.members, ctx.model.members, strict=True)}
-    singles = [c for c in ctx.candidates if not c.ensembled_iterations]
+    singles = [c for c in ctx.candidates if not c.ensembled_iterations and c.oof is not None]
     by_number = {c.number: c for c in singles}
     for number in best.ensembled_iterations:
         c = by_number[number]
@@ -123,7 +129,7 @@ def _code_candidate(ctx: JobOutputs) -> tuple[Any, str]:
     """The best child, or for a StackEnsemble the best child the script can rebuild."""
     if ctx.best.meta is None:
         return ctx.best, ""
-    others = [c for c in ctx.candidates if c.meta is None]
+    others = [c for c in ctx.candidates if c.meta is None and c.oof is not None]
     pick = max(others, key=lambda c: c.score)
     return pick, (
         f"The best child, {ctx.best.algorithm} {ctx.best.number}, stacks a meta-learner "
@@ -140,6 +146,7 @@ def write_job_outputs(ctx: JobOutputs) -> dict[str, Any]:
     from automl_local.packaging import model_requirements
 
     t0 = time.monotonic()
+    ctx.emit({"event": "phase", "phase": "writing outputs"})
     s, d, tracker = ctx.settings, ctx.data, ctx.tracker
     job = s.name
     y_eval = d.y[d.eval_index]
@@ -170,12 +177,12 @@ def write_job_outputs(ctx: JobOutputs) -> dict[str, Any]:
             if c is ctx.best:
                 _best_extras(ctx, out, build_code_spec, write_generated_code, model_requirements)
             tracker.log_artifacts(run, out, "outputs")
-    trials_chart(ctx.rows, s.primary_metric, root / "trials_chart.png")
+    trials_chart(ctx.rows(), s.primary_metric, root / "trials_chart.png")
     tracker.log_artifact_file(job, root / "trials_chart.png", "")
     tracker.flush()
     staging.cleanup()
     summary["seconds"] = round(time.monotonic() - t0, 2)
-    summary["notes"] = ctx.notes
+    d.notes.extend(ctx.notes)
     return summary
 
 
@@ -188,7 +195,7 @@ def _best_extras(
     spec = build_code_spec(
         run_id=f"{s.name}_{pick.number}", algorithm=pick.algorithm, members=pick.members,
         weights=pick.weights, settings=s, data=d, featurizers=ctx.featurizers,
-        n_jobs=ctx.n_jobs, requirements=requirements(ctx.model), note=note,
+        n_jobs=ctx.shared.n_jobs, requirements=requirements(ctx.model), note=note,
     )  # fmt: skip
     write_code(spec, out / "generated_code")
     if getattr(s.training, "enable_onnx_compatible_models", False):
