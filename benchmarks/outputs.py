@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import tempfile
 import time
@@ -50,7 +51,8 @@ def run(budget: float, seed: int, onnx: bool, images: Path | None = None) -> dic
         t0 = time.monotonic()
         result = run_job(s, ws, emit=lambda e: None)
         wall = time.monotonic() - t0
-        runs = [p for p in (ws.artifact_root).rglob("artifacts") if p.parent.name.startswith(s.name)]
+        runs = [p for p in ws.artifact_root.rglob("artifacts")
+                if p.parent.name.startswith(s.name)]  # fmt: skip
         sizes = {p.parent.name: _size(p) for p in runs}
         with_outputs = {f"{s.name}_{n}" for n in result["outputs"]["children_with_outputs"]}
         if images is not None:  # the README's pictures: the best child's ROC, the trials chart
@@ -76,7 +78,7 @@ def run(budget: float, seed: int, onnx: bool, images: Path | None = None) -> dic
             "mb_per_child_with_outputs": round(sum(heavy) / max(1, len(heavy)) / 1e6, 2),
             "kb_per_other_child": round(sum(light) / max(1, len(light)) / 1e3, 1),
             "best": result["best_algorithm"],
-            "machine": f"{platform.processor() or platform.machine()}, {platform.python_version()}",
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
         }
 
 

@@ -110,3 +110,51 @@ def test_model_pkl_loads_with_joblib_where_automl_local_cannot_be_imported(
     )
     assert proc.returncode == 0, proc.stderr
     np.testing.assert_allclose(json.loads(proc.stdout), model.predict_proba(X.head(10)))
+
+
+def test_bounded_children_ensemble_members_come_free_extras_need_budget(model_and_rows) -> None:
+    """Which children get outputs/: the best, its ensemble's members, top singles in budget."""
+    import time
+    from types import SimpleNamespace
+
+    from lightgbm import LGBMClassifier
+
+    from automl_local.ensemble import Candidate
+    from automl_local.outputs._job import JobOutputs, children_with_models
+
+    model, X = model_and_rows
+    featurizer = model.featurizers["tree"]
+    M = featurizer.transform(X)
+    y = np.asarray(model.predict(X) == "yes", dtype=int)
+    p_a = {"n_estimators": 10}
+    p_b = {"n_estimators": 30}
+    fit = {k: BoosterClassifier.from_estimator(LGBMClassifier(**p, verbose=-1).fit(M, y))
+           for k, p in (("a", p_a), ("b", p_b))}  # fmt: skip
+    oof = np.column_stack([1 - y, y]).astype(float)
+    singles = [
+        Candidate(0, "LightGBM", 0.9, seconds=0.1, members=[("LightGBM", p_a)], oof=oof),
+        Candidate(1, "LightGBM", 0.8, seconds=0.1, members=[("LightGBM", p_b)], oof=oof),
+        Candidate(2, "LightGBM", 0.7, seconds=0.1,
+                  members=[("LightGBM", {"n_estimators": 5})], oof=oof),
+    ]  # fmt: skip
+    best = Candidate(3, "VotingEnsemble", 0.95, members=[s.members[0] for s in singles[:2]],
+                     weights=[1.0, 1.0], oof=oof, ensembled_iterations=[0, 1])  # fmt: skip
+    ensemble = AutoMLModel(featurizers={"tree": featurizer},
+                           members=[("tree", fit["a"]), ("tree", fit["b"])], weights=[1.0, 1.0],
+                           classes=["no", "yes"], columns=list(X.columns))  # fmt: skip
+    data = SimpleNamespace(X=X, y=y, w=None, classes=["no", "yes"], notes=[])
+    shared = SimpleNamespace(matrices={"tree": M}, categorical={"tree": [3]}, n_jobs=1)
+
+    def ctx(deadline):
+        return JobOutputs(SimpleNamespace(seed=0), data, {"tree": featurizer}, shared,
+                          [*singles, best], best, ensemble, None, deadline)  # fmt: skip
+
+    roomy = ctx(time.monotonic() + 600)
+    chosen = children_with_models(roomy)
+    assert sorted(chosen) == [0, 1, 2, 3]
+    np.testing.assert_allclose(chosen[0].predict_proba(X), fit["a"].predict_proba(M))
+    np.testing.assert_allclose(chosen[1].predict_proba(X), fit["b"].predict_proba(M))
+    assert chosen[3] is ensemble
+    tight = ctx(time.monotonic())  # the budget is spent: no refit, and the notes say so
+    assert sorted(children_with_models(tight)) == [0, 1, 3]
+    assert "child 2 (LightGBM) has no outputs/ model" in tight.notes[0]
