@@ -78,7 +78,7 @@ def run(budget: float, seed: int, onnx: bool, images: Path | None = None) -> dic
             "mb_per_child_with_outputs": round(sum(heavy) / max(1, len(heavy)) / 1e6, 2),
             "kb_per_other_child": round(sum(light) / max(1, len(light)) / 1e3, 1),
             "best": result["best_algorithm"],
-            "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
+            "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
         }
 
 
