@@ -30,6 +30,7 @@ def job(tmp_path_factory):
         primary_metric="AUC_weighted",
         experiment_name="outputs",
         positive_label="yes",
+        test_data_size=0.2,
     )
     spec.set_limits(max_trials=5, timeout_minutes=3)
     spec.set_training(allowed_training_algorithms=["LightGBM", "LogisticRegression"])
@@ -106,7 +107,12 @@ def test_best_and_other_children_have_azures_outputs(job) -> None:
     assert best in children
     best_files = _artifacts(client, best)
     assert AZURE_FILES | {"outputs/generated_code/script.py",
-                          "outputs/generated_code/script_run_notebook.ipynb"} <= best_files
+                          "outputs/generated_code/script_run_notebook.ipynb",
+                          "outputs/predictions/predictions.csv"} <= best_files
+    predictions = client.download_artifacts(best, "outputs/predictions/predictions.csv")
+    header = Path(predictions).read_text().splitlines()[0]
+    assert header == "actual,predicted,proba_no,proba_yes"
+    assert "test_AUC_binary" in client.get_run(name).data.metrics
     with_outputs = [r for r in children if r != best and "outputs/model.pkl" in
                     _artifacts(client, r, "outputs")]  # fmt: skip
     assert with_outputs, f"no child but the best has outputs ({result})"
