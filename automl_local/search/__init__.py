@@ -27,7 +27,14 @@ from automl_local.search._local import LocalProcessExecutor
 from automl_local.search._prepare import PreparedData, prepare
 from automl_local.search._refit import Member, member_key, refit_members
 from automl_local.search._search import SearchLimits, TrialRecord, run_search
-from automl_local.search._worker import SharedData, allow_fork, cv_trial, error_detail, refit
+from automl_local.search._worker import (
+    SharedData,
+    Worker,
+    allow_fork,
+    cv_trial,
+    error_detail,
+    refit,
+)
 
 __all__ = [
     "ESTIMATORS",
@@ -45,6 +52,7 @@ __all__ = [
     "TrialHandle",
     "TrialRecord",
     "TrialTask",
+    "Worker",
     "allow_fork",
     "canonical_algorithm",
     "cv_trial",

@@ -7,6 +7,8 @@ warning that says it is ignored here. Nothing is dropped silently.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +61,13 @@ def settings_from_job(
     resolve_path: Any,
     warnings: list[str],
     seed: int = 0,
+    compute_bound: Callable[[str], tuple[int | None, str]] | None = None,
 ) -> JobSettings:
-    """Translate an azure-ai-ml ``ClassificationJob`` (from Python or ``load_job``)."""
+    """Translate an azure-ai-ml ``ClassificationJob`` (from Python or ``load_job``).
+
+    ``compute_bound`` resolves the job's ``compute`` (unknown names raise) to
+    the concurrency it allows; without it, ``compute`` is warned about as ignored.
+    """
     from azure.ai.ml.entities._job.automl.tabular.classification_job import ClassificationJob
 
     if not isinstance(job, ClassificationJob):
@@ -70,7 +77,13 @@ def settings_from_job(
             "jobs (task: classification) and pipeline jobs locally. Use --backend azure for "
             "other tasks."
         )
+    max_nodes: int | None = None
+    if compute_bound is not None and job.compute:
+        max_nodes, compute_note = compute_bound(str(job.compute))
+        warnings.append(compute_note)
     for field_name, note in AZURE_ONLY_FIELDS.items():
+        if field_name == "compute" and compute_bound is not None:
+            continue
         head, _, attr = field_name.partition(".")
         holder = job if not attr else getattr(job, head, None)
         value = getattr(holder, attr or head, None) if holder is not None else None
@@ -111,6 +124,8 @@ def settings_from_job(
             max_concurrent_trials=lim.max_concurrent_trials or 1,
             max_cores_per_trial=lim.max_cores_per_trial,
         )
+    if max_nodes is not None and limits.max_concurrent_trials > max_nodes:
+        limits = dataclasses.replace(limits, max_concurrent_trials=max_nodes)
     train_settings = TrainingSettings()
     if training is not None:
         stack = training.stack_ensemble_settings

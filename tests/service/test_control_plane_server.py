@@ -15,7 +15,7 @@ KIT = Path(__file__).parents[1] / "backends" / "local"
 if str(KIT) not in sys.path:  # the pipeline test kit lives beside the backend tests
     sys.path.insert(0, str(KIT))
 
-from automl_local.backends.local._pipeline_server import (  # noqa: E402
+from automl_local.backends.local.pipelines import (  # noqa: E402
     get_keys,
     regenerate_key,
     server_state,
@@ -33,7 +33,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
     three hours before the server first starts (so its fire times were missed), and the
     server running with the ``run_once`` missed-run policy."""
     from automl_local.backends import get_client
-    from automl_local.backends.local._batch import publish_job
+    from automl_local.backends.local.pipelines import publish_job
     from azure.ai.ml.entities import JobSchedule, RecurrenceTrigger
 
     root = tmp_path_factory.mktemp("cp")
