@@ -1,9 +1,19 @@
 """What a finished AutoML job writes for its children, in Azure's layout.
 
-:func:`write_job_outputs` is the engine's one call (the bounding rule is in its
-module); the parts:
+:func:`write_job_outputs` is the engine's one call; its module holds the bounding
+rule (which children get ``outputs/``). The parts:
 
-* (the portable MLflow model itself is :mod:`automl_local.packaging`'s.)
+* a child's ``outputs/`` folder (:func:`write_child_outputs`): ``model.pkl``, the
+  conda file, Azure's v1 and v2 scoring files and ``mlflow-model/``;
+* evaluation (:func:`write_evaluation`, :func:`trials_chart`): Azure's
+  ``confusion_matrix`` and ``accuracy_table`` artifacts and PNG charts;
+* ONNX (:func:`to_onnx`, :func:`restrict_to_onnx`): the search keeps to
+  :data:`ONNX_ALGORITHMS`, and the best model becomes one ONNX graph;
+* generated training code (:func:`write_generated_code`): a standalone
+  ``script.py`` and its notebook for the best child.
+
+The portable MLflow model itself (classes pickled by value, public requirements)
+is :mod:`automl_local.packaging`'s.
 """
 
 from __future__ import annotations
