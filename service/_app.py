@@ -30,6 +30,7 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from automl_local.service._auth import check_bearer
 from automl_local.service._config import (
@@ -368,7 +369,9 @@ class ScoringRuntime:
             return _error_response(call.error, call.request_id, headers)
         headers["x-ms-run-fn-exec-ms"] = f"{call.outcome.exec_ms:.3f}"
         if call.outcome.request.ignored_columns:
-            headers["x-automl-ignored-columns"] = ",".join(call.outcome.request.ignored_columns)
+            headers["x-automl-ignored-columns"] = _header_list(
+                call.outcome.request.ignored_columns
+            )
         response = Response(call.outcome.body, media_type=_JSON, headers=headers)
         mirror = None if call.pinned else choose_mirror(call.config.mirror_traffic, call.name)
         if mirror is not None:  # runs after the response is sent
@@ -450,6 +453,12 @@ class ScoringRuntime:
             # OSError: the endpoint folder is being deleted; there is nothing to report to.
             with suppress(OSError):
                 self.metrics.publish()
+
+
+def _header_list(names: tuple[str, ...]) -> str:
+    """Column names as one header value: percent-encoded UTF-8 (any name, even a lone
+    surrogate from JSON, fits a latin-1 header), comma-separated."""
+    return ",".join(quote(n.encode("utf-8", "surrogatepass"), safe=" ._-") for n in names)
 
 
 def _error_response(error: ScoringError, request_id: str, headers: Mapping[str, str]) -> Response:

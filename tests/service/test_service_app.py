@@ -227,7 +227,12 @@ def test_mirror_traffic_gets_a_shadow_copy(endpoint: Any, row: dict) -> None:
 def test_swagger_docs_metrics_routes(client: TestClient, endpoint: Any, row: dict) -> None:
     spec = client.get("/swagger.json").json()
     assert spec["swagger"] == "2.0" and spec["info"]["title"] == "bank-ep"
-    assert spec["definitions"]["ServiceInput"]["example"]["input_data"]["columns"][0] == "age"
+    assert list(spec["definitions"]["ServiceInput"]["example"]["input_data"]["data"][0]) == [
+        "age",
+        "job",
+        "balance",
+        "housing",
+    ]
     assert client.get("/swagger.json?version=3").json()["openapi"] == "3.0.1"
     unsupported = client.get("/swagger.json?version=7")
     assert unsupported.status_code == 404 and "not supported" in unsupported.json()["message"]
