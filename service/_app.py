@@ -51,7 +51,7 @@ from automl_local.service._metrics import Metrics
 from automl_local.service._model import LoadedModel, load_model
 from automl_local.service._predict import ScoreOutcome, score_body
 from automl_local.service._routing import DEPLOYMENT_HEADER, choose_deployment, choose_mirror
-from automl_local.service._swagger import build_swagger, swagger_ui_html
+from automl_local.service._swagger import add_swagger_ui, build_swagger
 from automl_local.service._telemetry import make_tracer
 from fastapi import FastAPI, Request
 from opentelemetry.sdk.trace import TracerProvider
@@ -59,7 +59,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 
 from automl_local.exceptions import ConfigError
 
@@ -512,10 +512,7 @@ def create_app(
             return _error_response(ScoringError(404, str(exc)), _new_request_id(), {})
         return Response(json.dumps(spec), media_type=_JSON)
 
-    @app.get("/docs", response_class=HTMLResponse)
-    async def docs() -> HTMLResponse:
-        title = f"{runtime.config().name} - Swagger UI"
-        return HTMLResponse(swagger_ui_html("/swagger.json", title))
+    add_swagger_ui(app, "/swagger.json", lambda: f"{runtime.config().name} - Swagger UI")
 
     @app.get("/metrics", response_class=PlainTextResponse)
     async def metrics() -> PlainTextResponse:

@@ -19,12 +19,14 @@ cannot type its cells, two extra definitions carry the per-column types:
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from automl_local.service._formats import ACCEPTED_FORMATS, INTEGER_STRING, NUMERIC_STRING
 from automl_local.service._model import NUMERIC_TYPES, ColumnSpec, LoadedModel
 
-__all__ = ["SWAGGER_VERSIONS", "build_swagger", "swagger_ui_html"]
+__all__ = ["SWAGGER_VERSIONS", "add_swagger_ui", "build_swagger", "swagger_ui_html"]
 
 SWAGGER_VERSIONS = ("2", "3", "3.1")
 
@@ -382,13 +384,59 @@ def _openapi3(info: dict[str, Any], schemas: dict[str, Any], version: str) -> di
     }
 
 
-def swagger_ui_html(spec_url: str, title: str) -> str:
-    """Swagger UI over ``spec_url`` (assets from the jsDelivr CDN, like FastAPI's /docs)."""
+#: Swagger UI's files served under ``<docs>/assets/``, from the swagger-ui-bundle package.
+_ASSETS = {
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "favicon-32x32.png": "image/png",
+}
+
+
+def swagger_ui_html(spec_url: str, title: str, assets_url: str = "/docs/assets") -> str:
+    """Swagger UI over ``spec_url``, its JS/CSS from ``assets_url`` (this server, not a CDN)."""
     from fastapi.openapi.docs import get_swagger_ui_html
 
     page = get_swagger_ui_html(
         openapi_url=spec_url,
         title=title,
+        swagger_js_url=f"{assets_url}/swagger-ui-bundle.js",
+        swagger_css_url=f"{assets_url}/swagger-ui.css",
+        swagger_favicon_url=f"{assets_url}/favicon-32x32.png",
         swagger_ui_parameters={"persistAuthorization": True, "tryItOutEnabled": True},
     )
     return bytes(page.body).decode("utf-8")
+
+
+def add_swagger_ui(
+    app: Any, spec_url: str, title: str | Callable[[], str], path: str = "/docs"
+) -> None:
+    """Serve Swagger UI at ``path`` with its assets from the installed swagger-ui-bundle.
+
+    Why not FastAPI's default ``/docs``: it loads the JavaScript and CSS from
+    a CDN, so the page is blank without internet. Here every file the page
+    loads comes from this server (``<path>/assets/<file>``), read once from
+    the package and kept in memory.
+    """
+    from starlette.requests import Request
+    from starlette.responses import HTMLResponse, PlainTextResponse, Response
+
+    assets_url = f"{path}/assets"
+    cache: dict[str, bytes] = {}
+
+    async def docs(request: Request) -> Response:
+        name = title() if callable(title) else title
+        return HTMLResponse(swagger_ui_html(spec_url, name, assets_url))
+
+    async def asset(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in _ASSETS:
+            return PlainTextResponse(f"No Swagger UI asset {name!r}.", status_code=404)
+        if name not in cache:
+            from swagger_ui_bundle import swagger_ui_path
+
+            cache[name] = (Path(str(swagger_ui_path)) / name).read_bytes()
+        headers = {"Cache-Control": "public, max-age=86400"}
+        return Response(cache[name], media_type=_ASSETS[name], headers=headers)
+
+    app.router.add_route(path, docs, methods=["GET"], include_in_schema=False)
+    app.router.add_route(f"{assets_url}/{{name}}", asset, methods=["GET"], include_in_schema=False)
