@@ -103,7 +103,8 @@ def test_docs_page_works_offline_and_sends_an_authorised_request(
         ec.visibility_of_element_located(
             (
                 By.CSS_SELECTOR,
-                "#operations-default-RunMLService .live-responses-table tbody .response-col_status",
+                "#operations-default-RunMLService .live-responses-table tbody "
+                ".response-col_status",
             )
         )
     )
