@@ -79,9 +79,15 @@ class _Deployment:
     error: str = ""
     executor: ThreadPoolExecutor = field(init=False)
     swagger: dict[str, dict[str, Any]] = field(default_factory=dict)
+    in_flight: int = 0  # requests of this deployment inside this worker (event-loop only)
 
     def __post_init__(self) -> None:
         self.executor = self._new_executor()
+
+    @property
+    def pending_limit(self) -> int:
+        """Azure's rule: 2 x max_concurrent_requests_per_instance per instance, then 429."""
+        return 2 * self.concurrency
 
     def _new_executor(self) -> ThreadPoolExecutor:
         return ThreadPoolExecutor(self.concurrency, thread_name_prefix=f"score-{self.name}")
@@ -155,6 +161,16 @@ def _too_large(limit: int, size: str) -> ScoringError:
         413,
         f"The request body ({size}) is larger than this endpoint's limit of {limit} bytes. "
         "Send fewer rows per request.",
+    )
+
+
+def _too_many(dep: _Deployment) -> ScoringError:
+    return ScoringError(
+        429,
+        f"Too many pending requests: deployment '{dep.name}' already has {dep.in_flight} "
+        f"requests in flight on this instance, the most Azure allows (2 x "
+        f"max_concurrent_requests_per_instance={dep.concurrency}). Retry with backoff, or raise "
+        "request_settings.max_concurrent_requests_per_instance or instance_count.",
     )
 
 
@@ -354,8 +370,16 @@ class ScoringRuntime:
         call.name = choose_deployment(config.name, config.traffic, config.deployments, call.pinned)
         dep = self.deployment(call.name)
         _check_content_type(headers.get("content-type"))
-        call.body = await _read_body(request, headers.get("content-length"), config.max_body_bytes)
-        return await self.run(dep, call.body, config.deployments[call.name].request_timeout_ms)
+        if dep.in_flight >= dep.pending_limit:
+            raise _too_many(dep)
+        dep.in_flight += 1
+        try:
+            call.body = await _read_body(
+                request, headers.get("content-length"), config.max_body_bytes
+            )
+            return await self.run(dep, call.body, config.deployments[call.name].request_timeout_ms)
+        finally:
+            dep.in_flight -= 1
 
     def _respond(self, call: _Call) -> Response:
         headers = {"x-request-id": call.request_id, "x-ms-request-id": call.request_id}
@@ -496,9 +520,18 @@ def create_app(
     )
     app.state.runtime = runtime
 
-    @app.get("/", response_class=PlainTextResponse)
-    async def health() -> PlainTextResponse:
+    async def health(request: Request) -> Response:
+        """Liveness: the process answers. Pinned to a deployment (``azureml-model-deployment``),
+        readiness: 200 only once that deployment's model is loaded, else 503 with why."""
+        pinned = request.headers.get(DEPLOYMENT_HEADER)
+        if pinned:
+            try:
+                runtime.deployment(pinned)
+            except ScoringError as exc:
+                return _error_response(exc, _new_request_id(), {DEPLOYMENT_HEADER: pinned})
         return PlainTextResponse("Healthy")
+
+    app.router.add_route("/", health, methods=["GET"], include_in_schema=False)
 
     # A plain Starlette route: no FastAPI dependency solving on the hot path.
     app.router.add_route("/score", runtime.score, methods=["POST"], include_in_schema=False)
