@@ -368,7 +368,10 @@ def _numeric(spec: ColumnSpec, values: list[Any], where: str) -> Any:
             raise _type_error(spec, i, v, where, "a number")
         if not math.isfinite(v):
             raise _type_error(spec, i, v, where, "a finite number")
-        if bound is not None and (v != int(v) or not -bound <= int(v) < bound):
+        # A float at +-2**63 may stand for a larger integer (JSON parsers round): refused.
+        if bound is not None and (
+            (kind is float and abs(v) >= bound) or v != int(v) or not -bound <= int(v) < bound
+        ):
             raise _type_error(spec, i, v, where, f"a whole number that fits {spec.type}")
         numbers.append(v)
     if bound is not None and None not in numbers:

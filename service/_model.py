@@ -91,6 +91,7 @@ class LoadedModel:
     load_seconds: float = 0.0
     output_example: list[Any] | None = None
     classes: list[Any] | None = None
+    compiled: list[str] = field(default_factory=list)  # members swapped for equal fast ones
 
     @property
     def label(self) -> str:
@@ -210,11 +211,25 @@ def load_model(model_dir: str | Path, name: str = "", version: str = "") -> Load
         flavor=flavor,
         classes=[_plain(c) for c in classes] if classes is not None else None,
     )
+    if schema.columns:
+        model.compiled = _compile(model)
     model.output_example = _warm_up(model)
     if model.output_example is not None:
         model.schema = _probe_nulls(model)
     model.load_seconds = time.perf_counter() - started
     return model
+
+
+def _compile(model: LoadedModel) -> list[str]:
+    """Swap members for proven-equal fast versions (``service._compile``); none if unsure."""
+    from automl_local.service._compile import compile_members
+    from automl_local.service._formats import frame_from_records
+
+    try:
+        frame, _ = frame_from_records([model.schema.example_row()], model.schema, "example")
+    except Exception:
+        return []
+    return compile_members(model.estimator, frame)
 
 
 def _warm_up(model: LoadedModel) -> list[Any] | None:

@@ -265,3 +265,23 @@ def test_skops_and_pyfunc_models_load_through_mlflow(tmp_path: Any) -> None:
     pyfunc = load_model(tmp_path / "pyfunc")
     assert pyfunc.flavor == "python_function" and pyfunc.methods() == ("predict",)
     assert json.loads(score_body(b'{"data": [{"x": 3}]}', pyfunc).body) == {"result": [6.0]}
+
+
+@pytest.mark.parametrize(
+    ("age", "expected"),
+    [
+        (True, "expects a number"),  # a boolean is not a number (JSON true)
+        (41.5, "expects a whole number that fits long"),
+        (2**63, "expects a whole number that fits long"),
+        (-(2.0**63), "expects a whole number that fits long"),  # may stand for a bigger int
+        ("4.5", "expects a number"),  # the integer pattern takes digits only
+        ("1e999", "expects a number"),
+    ],
+)
+def test_numeric_columns_refuse_what_the_openapi_document_forbids(
+    loaded_model: LoadedModel, row: dict[str, Any], age: Any, expected: str
+) -> None:
+    with pytest.raises(ScoringError, match=rf"Column 'age' {expected}"):
+        parse_request({"data": [{**row, "age": age}]}, loaded_model.schema)
+    whole = parse_request({"data": [{**row, "age": 41.0}]}, loaded_model.schema).frame
+    assert whole["age"].dtype == np.int64 and whole["age"].iloc[0] == 41
