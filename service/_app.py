@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import threading
 import time
 import traceback
 import uuid
@@ -46,6 +47,7 @@ from automl_local.service._config import (
     parse_key_hashes,
 )
 from automl_local.service._errors import ModelFailure, ScoringError
+from automl_local.service._liveness import start_liveness_probe
 from automl_local.service._logging import DeploymentLog, payload_logging_enabled
 from automl_local.service._metrics import Metrics
 from automl_local.service._model import LoadedModel, load_model
@@ -577,9 +579,22 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         publisher = asyncio.create_task(runtime.publish_metrics_forever())
         runtime.mark_ready()
+        stop = threading.Event()
+        for name, settings in runtime.config().deployments.items():
+            dep = runtime.deployments.get(name)
+            if settings.liveness_probe is not None and dep is not None:
+                log = dep.log
+                start_liveness_probe(
+                    asyncio.get_running_loop(),
+                    name,
+                    settings.liveness_probe,
+                    lambda text, log=log: log.line(text, level="ERROR"),  # type: ignore[misc]
+                    stop,
+                )
         try:
             yield
         finally:
+            stop.set()
             publisher.cancel()
             runtime.close()
 

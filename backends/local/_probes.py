@@ -8,7 +8,7 @@ is ``GET /`` with the ``azureml-model-deployment`` header, which the scoring
 server answers ``Healthy`` only once that deployment's model is loaded
 (503 with the load error otherwise). A deployment without ``readiness_probe``
 is ready when the server answers at all (it loads every model before it
-serves), as before.
+serves), as before. The liveness probe runs in the server (``service._liveness``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,13 @@ from typing import Any
 
 from automl_local.exceptions import ConfigError, ServiceError
 
-__all__ = ["AZURE_PROBE_DEFAULTS", "probe_deployment", "probe_settings", "wait_ready"]
+__all__ = [
+    "AZURE_PROBE_DEFAULTS",
+    "probe_deployment",
+    "probe_settings",
+    "wait_ready",
+    "with_azure_defaults",
+]
 
 #: reference-yaml-deployment-managed-online: the service's defaults for unset fields.
 AZURE_PROBE_DEFAULTS = {
@@ -51,6 +57,15 @@ def probe_settings(probe: Any, deployment: str, which: str) -> dict[str, int] | 
     return values
 
 
+def with_azure_defaults(settings: Mapping[str, int] | None) -> dict[str, int] | None:
+    """Every probe field, Azure's default where the deployment left it unset (None: no probe).
+
+    This is what ``endpoint.json`` carries for the liveness probe that the
+    scoring server runs itself (``service._liveness``).
+    """
+    return None if settings is None else {**AZURE_PROBE_DEFAULTS, **settings}
+
+
 def probe_deployment(port: int, deployment: str, timeout: float) -> bool:
     """One readiness probe: ``GET /`` pinned to the deployment answers 200 ``Healthy``."""
     import httpx
@@ -78,7 +93,7 @@ def wait_ready(
 
     Raises ServiceError after ``failure_threshold`` failures in a row.
     """
-    s = {**AZURE_PROBE_DEFAULTS, **settings}
+    s = with_azure_defaults(settings) or {}
     sleep(s["initial_delay"])
     successes = failures = sent = 0
     while True:

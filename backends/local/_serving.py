@@ -25,7 +25,7 @@ from automl_local.backends.local._endpoint_files import (
     folder_lock,
     write_endpoint_config,
 )
-from automl_local.backends.local._probes import wait_ready
+from automl_local.backends.local._probes import wait_ready, with_azure_defaults
 
 from automl_local.exceptions import NotFoundError, ServiceError
 from automl_local.workspace import Workspace
@@ -249,5 +249,5 @@ def served_entry(record: dict[str, Any]) -> dict[str, Any]:
         "environment_variables": dict(record.get("environment_variables") or {}),
         "instance_count": int(record.get("instance_count") or 1),
         "readiness_probe": record.get("readiness_probe"),
-        "liveness_probe": record.get("liveness_probe"),
+        "liveness_probe": with_azure_defaults(record.get("liveness_probe")),
     }

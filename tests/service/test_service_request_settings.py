@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pandas as pd
 import pytest
-from _live import Server, run_server
+from _live import Server, run_server, wait_until
 from automl_local.backends.local._probes import probe_deployment, wait_ready
 
 from automl_local.exceptions import ServiceError
@@ -137,3 +138,53 @@ def test_readiness_is_per_deployment_and_needs_the_model(server: Server) -> None
     with pytest.raises(ServiceError, match=r"'broken' failed its readiness probe 2 times"):
         wait_ready(port, "broken", settings)
     assert 0.9 < time.monotonic() - started < 5  # one period between the two probes
+
+
+def _hang_model(path: Path) -> Path:
+    """The bank pipeline behind a step that sleeps 6 s for job "__hang__"."""
+    from _testdata import save_sklearn_model
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
+
+    def hang(frame: Any) -> Any:  # pickled by value by cloudpickle
+        import time
+
+        if "__hang__" in set(frame["job"].astype(str)):
+            time.sleep(6)
+        return frame
+
+    frame = pd.DataFrame({"age": [30, 40, 50, 60] * 10, "job": ["a", "b", "c", "d"] * 10})
+    pipe = make_pipeline(
+        FunctionTransformer(hang),
+        make_column_transformer(
+            (OneHotEncoder(handle_unknown="ignore"), ["job"]), remainder="passthrough"
+        ),
+        LogisticRegression(),
+    ).fit(frame, ["no", "yes"] * 20)
+    return save_sklearn_model(pipe, frame, path)
+
+
+def test_liveness_probe_replaces_a_worker_whose_event_loop_hangs(
+    tmp_path: Path, make_endpoint: Any
+) -> None:
+    folder = make_endpoint(tmp_path / "bank-ep", {"blue": 100})
+    probe = {"initial_delay": 0, "period": 1, "timeout": 1, "failure_threshold": 2}
+    folder.set_deployment("hang", _hang_model(tmp_path / "hang"), liveness_probe=probe)
+    with run_server(folder) as server:
+        pinned = {"azureml-model-deployment": "hang"}
+        for _ in range(5):  # quick answers: later requests are scored on the event loop
+            assert server.score({"data": [{"age": 30, "job": "a"}]}, **pinned).status_code == 200
+        with pytest.raises(httpx.HTTPError):  # the worker exits under this request
+            server.http.post(
+                "/score",
+                json={"data": [{"age": 30, "job": "__hang__"}]},
+                headers=server.endpoint.headers(**pinned),
+                timeout=20,
+            )
+        log = server.endpoint.log("hang")
+        assert "liveness probe failed 2 times in a row" in log
+        wait_until(server.healthy, 60, "the replacement worker")
+        assert server.score({"data": [{"age": 30, "job": "a"}]}, **pinned).status_code == 200
+        assert server.process.poll() is None  # the supervisor stayed up

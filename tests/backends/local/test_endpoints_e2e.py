@@ -31,6 +31,7 @@ from azure.ai.ml.entities import (
     ManagedOnlineEndpoint,
     Model,
     OnlineRequestSettings,
+    ProbeSettings,
 )
 
 from automl_local.exceptions import ConfigError, NotFoundError, ServiceError
@@ -48,6 +49,11 @@ instance_count: 1
 request_settings:
   request_timeout_ms: 3000
   max_concurrent_requests_per_instance: 4
+readiness_probe:
+  initial_delay: 0
+  period: 1
+liveness_probe:
+  period: 30
 """
 
 
@@ -129,6 +135,13 @@ def test_endpoint_and_deployments_are_described_like_azure(ep) -> None:
     assert green.provisioning_state == "Succeeded"
     assert green.model.startswith("azureml:") and green.model.endswith(":1")
     assert green.request_settings.request_timeout_ms == 3000
+    assert green.readiness_probe.period == 1 and green.readiness_probe.initial_delay == 0
+    assert green.liveness_probe.period == 30
+    served = json.loads((ep.ml.workspace.endpoint_dir(ENDPOINT) / "endpoint.json").read_text())
+    assert served["deployments"]["green"]["liveness_probe"] == {  # Azure's defaults filled in
+        "initial_delay": 10, "period": 30, "timeout": 2, "success_threshold": 1,
+        "failure_threshold": 30,
+    }
     assert {d.name for d in ep.ml.online_deployments.list(ENDPOINT)} == {"blue", "green"}
     key_files = ep.ml.workspace.endpoint_dir(ENDPOINT)
     assert oct(os.stat(key_files / "keys.json").st_mode & 0o777) == "0o600"
@@ -374,6 +387,10 @@ def test_spec_errors_are_config_errors(ep) -> None:
     with pytest.raises(NotFoundError, match="model 'bankmodel:42' was not found"):
         ep.ml.online_deployments.begin_create_or_update(ManagedOnlineDeployment(
             name="blue", endpoint_name=ENDPOINT, model="azureml:bankmodel:42"))
+    with pytest.raises(ConfigError, match=r"readiness_probe.period must be a whole number"):
+        ep.ml.online_deployments.begin_create_or_update(ManagedOnlineDeployment(
+            name="blue", endpoint_name=ENDPOINT, model="azureml:bankmodel:1",
+            readiness_probe=ProbeSettings(period=0)))
     with pytest.raises(ConfigError, match="instance_count must be a whole number"):
         ep.ml.online_deployments.begin_create_or_update(ManagedOnlineDeployment(
             name="blue", endpoint_name=ENDPOINT, model="azureml:bankmodel:1", instance_count=0))
