@@ -1,8 +1,14 @@
 """One AutoML classification job, start to finish, inside its wall budget.
 
-prepare data -> guardrails -> featurize -> search (trials in worker
-processes) -> VotingEnsemble / StackEnsemble -> refit the winner on all rows
--> test metrics -> explanation -> MLflow model, logged and registered.
+prepare data -> guardrails -> featurize -> search (trials on an executor:
+worker processes on this machine by default) -> VotingEnsemble /
+StackEnsemble -> refit the winner on all rows (on the same executor) -> test
+metrics -> explanation -> MLflow model, logged and registered.
+
+This module only orchestrates: the checks live with what they check
+(``settings``, ``featurize``, ``search``), the dispatch loop and the executors
+in ``search``, the ensembles in ``ensemble``, the MLflow packaging in
+``packaging``.
 
 Everything a person or a later process needs lands in the job's folder:
 ``events.jsonl`` (what ``job stream`` shows), ``guardrails.json``,
@@ -15,32 +21,39 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import time
-import warnings
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from automl_local import metrics
-from automl_local.ensemble import greedy_selection, stack
-from automl_local.exceptions import BudgetError, ConfigError
+from automl_local.ensemble import Candidate, build_ensembles
 from automl_local.explain import permutation_importance
-from automl_local.featurize import IMPUTER_STRATEGIES, Featurizer, infer_column_plan
+from automl_local.featurize import (
+    ColumnPlan,
+    Featurizer,
+    check_featurization,
+    featurize_families,
+    infer_column_plan,
+)
 from automl_local.model import AutoMLModel
+from automl_local.outputs import JobOutputs, restrict_to_onnx, write_job_outputs
+from automl_local.packaging import registered_model_name, save_mlflow_model
 from automl_local.search import (
     ESTIMATORS,
+    LocalProcessExecutor,
     PreparedData,
+    Resources,
     SearchLimits,
     SharedData,
+    TrialExecutor,
     TrialRecord,
-    Worker,
+    member_key,
     prepare,
+    refit_members,
     resolve_algorithms,
     run_search,
 )
@@ -48,7 +61,7 @@ from automl_local.settings import JobSettings
 from automl_local.tracking import Tracker
 from automl_local.workspace import Workspace
 
-__all__ = ["Emit", "registered_model_name", "run_job", "validate_settings"]
+__all__ = ["Emit", "run_job", "validate_settings"]
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -66,73 +79,21 @@ def matrices_cells(matrices: dict[str, np.ndarray]) -> int:
     return max(m.size for m in matrices.values())
 
 
-def registered_model_name(job_name: str) -> str:
-    """Azure names a job's best-model asset ``azureml_<job>_output_mlflow_log_model``."""
-    return f"azureml_{job_name}_output_mlflow_log_model"
-
-
 def _json_dump(path: Path, data: Any) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, default=str))
     os.replace(tmp, path)
 
 
-@dataclass
-class Candidate:
-    """A finished trial or an ensemble of trials: something that can become the model."""
-
-    number: int
-    algorithm: str
-    score: float
-    status: str = "Completed"
-    seconds: float = 0.0
-    members: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    weights: list[float] = field(default_factory=lambda: [1.0])
-    meta: Any = None
-    oof: np.ndarray | None = None
-    ensembled_iterations: list[int] = field(default_factory=list)
-
-    def row(self, job: str) -> dict[str, Any]:
-        return {
-            "run_id": f"{job}_{self.number}",
-            "algorithm": self.algorithm,
-            "score": self.score,
-            "status": self.status,
-            "seconds": round(self.seconds, 2),
-        }
-
-
-def _validate_limits(s: JobSettings) -> None:
-    lim = s.limits
-    checks = [
-        ("timeout_minutes", lim.timeout_minutes, lambda v: v > 0, "a positive number of minutes"),
-        ("max_trials", lim.max_trials, lambda v: int(v) == v and v >= 1, "an integer >= 1"),
-        ("trial_timeout_minutes", lim.trial_timeout_minutes, lambda v: v > 0, "a positive number"),
-        (
-            "max_concurrent_trials",
-            lim.max_concurrent_trials,
-            lambda v: int(v) == v and v >= 1,
-            "an integer >= 1",
-        ),
-        (
-            "max_cores_per_trial",
-            lim.max_cores_per_trial,
-            lambda v: v == -1 or v >= 1,
-            "-1 (all cores) or an integer >= 1",
-        ),
-    ]
-    for name, value, ok, expected in checks:
-        if value is not None and not ok(value):
-            raise ConfigError(f"limits.{name} must be {expected}; got {value!r}.")
-
-
-def validate_settings(s: JobSettings) -> tuple[PreparedData, list[str], dict[str, str], Any]:
+def validate_settings(
+    s: JobSettings,
+) -> tuple[PreparedData, list[str], dict[str, str], ColumnPlan]:
     """Every check that needs no training: limits, data, algorithms, featurization.
 
     ``job create`` calls it before anything is written, so a bad spec fails at
     once with a clear message; the job process calls it again as its first step.
     """
-    _validate_limits(s)
+    s.limits.check()
     data = prepare(s)
     algorithms, skipped = resolve_algorithms(
         s.training.allowed_training_algorithms,
@@ -141,7 +102,9 @@ def validate_settings(s: JobSettings) -> tuple[PreparedData, list[str], dict[str
         weighted=data.w is not None,
     )
     plan = infer_column_plan(data.X, s.featurization.column_name_and_types)
-    _check_featurization(data, s, plan)
+    check_featurization(data.X, s.featurization, plan)
+    if s.training.enable_onnx_compatible_models:
+        algorithms, skipped = restrict_to_onnx(algorithms, skipped, plan.text + plan.datetime)
     return data, algorithms, skipped, plan
 
 
@@ -189,30 +152,24 @@ class _JobRun:
         s = self.s
         self.emit({"event": "phase", "phase": "preparing data"})
         # Worker processes boot (their imports take seconds) while the data is prepared.
-        workers = [Worker(fork=True) for _ in range(self.n_workers)]
+        executor: TrialExecutor = LocalProcessExecutor(self.n_workers, fork=True)
         try:
-            self._prepare()
+            self._prepare(executor)
             self._start_tracking()
-            records, reason = self._search(workers)
+            records, reason = self._search(executor)
+            if reason != "canceled":
+                return self._finish(records, reason, executor)
         except BaseException:
             self.tracker.end(s.name, "Failed", quiet=True)
             self.tracker.close(quiet=True)
             raise
         finally:
-            for w in workers:  # run_search stops them; this covers errors before it
-                w.kill()
-        if reason == "canceled":
-            self.tracker.end(s.name, "Canceled")
-            self.tracker.close()
-            return {"status": "Canceled", "stop_reason": reason}
-        try:
-            return self._finish(records, reason)
-        except BaseException:
-            self.tracker.end(s.name, "Failed", quiet=True)
-            self.tracker.close(quiet=True)
-            raise
+            executor.close()  # _finish closes it after the refit; this covers the rest
+        self.tracker.end(s.name, "Canceled")
+        self.tracker.close()
+        return {"status": "Canceled", "stop_reason": reason}
 
-    def _prepare(self) -> None:
+    def _prepare(self, executor: TrialExecutor) -> None:
         s = self.s
         self.data, self.algorithms, self.skipped, plan = validate_settings(s)
         # Guardrails only inform (they change nothing in training), so they run beside
@@ -221,7 +178,9 @@ class _JobRun:
         self.guardrails: Future[None] = pool.submit(self._guardrails)
         pool.shutdown(wait=False)
         families = sorted({ESTIMATORS[a].family for a in self.algorithms})
-        self.featurizers, matrices, categorical = _featurize(self.data, s, plan, families)
+        self.featurizers, matrices, categorical = featurize_families(
+            self.data.X, s.featurization, plan, families
+        )
         summary = self.featurizers[families[0]].summary()
         _json_dump(self.job_dir / "featurization_summary.json", summary)
         self.emit(
@@ -251,6 +210,8 @@ class _JobRun:
             n_jobs=n_jobs,
             seed=s.seed,
         )
+        self.resources = Resources(cpus=n_jobs)
+        executor.share(self.shared)  # the matrices go to the workers once
         self.y_eval = d.y[d.eval_index]
         self.w_eval = None if d.w is None else d.w[d.eval_index]
 
@@ -300,7 +261,7 @@ class _JobRun:
         explain = EXPLAIN_SECONDS if self.s.training.enable_model_explainability else 0.0
         return min(0.4 * self.budget, 1.3 * refit + explain + SAVE_SECONDS)
 
-    def _search(self, workers: list[Worker]) -> tuple[list[TrialRecord], str]:
+    def _search(self, executor: TrialExecutor) -> tuple[list[TrialRecord], str]:
         s, lim = self.s, self.s.limits
         trial_timeout = (
             None if lim.trial_timeout_minutes is None else 60.0 * lim.trial_timeout_minutes
@@ -332,8 +293,9 @@ class _JobRun:
             n_rows=len(self.data.X),
             seed=s.seed,
             on_trial=self._on_trial,
+            executor=executor,
+            resources=self.resources,
             should_stop=self.should_stop,
-            workers=workers,
         )
 
     def _on_trial(self, rec: TrialRecord, records: list[TrialRecord]) -> None:
@@ -423,53 +385,44 @@ class _JobRun:
             )
             for r in ok[:MAX_ENSEMBLE_CANDIDATES]
         ]
-        number = max(r.number for r in records) + 1
+        singles_by_number = {c.number: c for c in singles}
         ensembles: list[Candidate] = []
         if self.n_ensembles and len(singles) >= 2:
-            oofs = [c.oof for c in singles]
-            y, w, metric = self.y_eval, self.w_eval, s.primary_metric
-            builders: list[tuple[str, Callable[[], Any]]] = []
-            if s.training.enable_vote_ensemble:
-                builders.append(("VotingEnsemble", lambda: greedy_selection(oofs, y, metric, w)))
-            if s.training.enable_stack_ensemble:
-                meta = s.training.stack_meta_learner_type
-                builders.append(
-                    (
-                        "StackEnsemble",
-                        lambda: stack(oofs, y, metric, w, meta_learner=meta, seed=s.seed),
-                    )
-                )
-            for name, build in builders:
-                t0 = time.monotonic()
-                built = build()
-                members = [singles[i] for i in built.members]
-                cand = Candidate(
-                    number,
-                    name,
-                    built.score,
-                    seconds=time.monotonic() - t0,
-                    members=[m.members[0] for m in members],
-                    weights=built.weights,
-                    meta=built.meta,
-                    oof=built.oof,
-                    ensembled_iterations=[m.number for m in members],
-                )
+            y, w = self.y_eval, self.w_eval
+            built = build_ensembles(
+                singles,
+                y,
+                s.primary_metric,
+                w,
+                vote=s.training.enable_vote_ensemble,
+                stacked=s.training.enable_stack_ensemble,
+                meta_learner=s.training.stack_meta_learner_type,
+                seed=s.seed,
+                first_number=max(r.number for r in records) + 1,
+            )
+            for cand in built:
+                assert cand.oof is not None
                 self._log_child(
-                    number,
-                    name,
+                    cand.number,
+                    cand.algorithm,
                     "Completed",
-                    built.score,
-                    metrics.classification_metrics(y, built.oof, w),
+                    cand.score,
+                    metrics.classification_metrics(y, cand.oof, w),
                     params={
                         "ensembled_iterations": cand.ensembled_iterations,
-                        "ensemble_weights": built.weights,
+                        "ensemble_weights": cand.weights,
                     },
-                    tags={"ensembled_algorithms": ",".join(m.algorithm for m in members)},
+                    tags={
+                        "ensembled_algorithms": ",".join(
+                            singles_by_number[n].algorithm for n in cand.ensembled_iterations
+                        )
+                    },
                 )
                 best = max(c.score for c in [*singles, *ensembles, cand])
-                self._emit_trial(number, name, "Completed", built.score, cand.seconds, best)
+                self._emit_trial(
+                    cand.number, cand.algorithm, "Completed", cand.score, cand.seconds, best
+                )
                 ensembles.append(cand)
-                number += 1
         self.failed_rows = [
             Candidate(r.number, r.algorithm, r.score, status=r.status, seconds=r.seconds)
             for r in records
@@ -480,26 +433,29 @@ class _JobRun:
         ]
         return singles + ensembles
 
-    def _finish(self, records: list[TrialRecord], reason: str) -> dict[str, Any]:
+    def _finish(
+        self, records: list[TrialRecord], reason: str, executor: TrialExecutor
+    ) -> dict[str, Any]:
         s, d = self.s, self.data
         self.emit({"event": "phase", "phase": "ensembling", "stop_reason": reason})
-        candidates = self._ensembles(records)
+        self.candidates = candidates = self._ensembles(records)
         preferred = max(candidates, key=lambda c: c.score)
         fallback = max(
             (c for c in candidates if not c.ensembled_iterations), key=lambda c: c.score
         )
         self.emit({"event": "phase", "phase": "refitting", "best": preferred.algorithm})
-        pool_size = max(self.n_workers, os.cpu_count() or 1)
         model, best = _refit(
+            executor,
             preferred,
             fallback,
-            self.shared,
             self.featurizers,
-            d,
+            list(d.classes),
             soft_deadline=self.deadline - SAVE_SECONDS,
             deadline=self.deadline,
-            pool_size=pool_size,
+            slots=max(self.n_workers, os.cpu_count() or 1),
+            resources=self.resources,
         )
+        executor.close()  # the workers' memory is free for the explanation and the saving
         model.columns = list(d.X.columns)
         if best is not preferred:
             d.notes.append(
@@ -508,6 +464,7 @@ class _JobRun:
                 "was used. Raise the timeout to get the ensemble."
             )
         best_run = f"{s.name}_{best.number}"
+        assert best.oof is not None  # every candidate that can win has out-of-fold predictions
         result: dict[str, Any] = {
             "status": "Completed",
             "stop_reason": reason,
@@ -525,7 +482,7 @@ class _JobRun:
         if best.ensembled_iterations:
             result["ensembled_iterations"] = best.ensembled_iterations
             result["ensemble_weights"] = best.weights
-        if d.X_test is not None:
+        if d.X_test is not None and d.y_test is not None:
             proba = model.predict_proba(d.X_test)
             result["test_metrics"] = metrics.classification_metrics(d.y_test, proba, d.w_test)
         self.guardrails.result()
@@ -560,7 +517,17 @@ class _JobRun:
         """The MLflow model in the job folder, logged under the best child run, registered."""
         s, tracker, job_dir = self.s, self.tracker, self.job_dir
         out = job_dir / "outputs" / "best_model"
-        _save_mlflow_model(model, self.data, out, best.algorithm, s)
+        save_mlflow_model(
+            model,
+            self.data.X,
+            out,
+            metadata={
+                "azureml.engine": "automl",
+                "automl_local.algorithm": best.algorithm,
+                "automl_local.job": s.name,
+                "classes": [str(c) for c in self.data.classes],
+            },
+        )
         best_run = result["best_child_run_id"]
         tracker.log_artifacts(best_run, out, "outputs/mlflow-model")
         files = {
@@ -575,6 +542,9 @@ class _JobRun:
         version = tracker.register_model(
             registered_model_name(s.name), best_run, "outputs/mlflow-model"
         )
+        result["outputs"] = write_job_outputs(JobOutputs(  # per-child outputs, charts
+            s, self.data, self.featurizers, self.shared, [*self.candidates, *self.failed_rows],
+            best, model, tracker, self.deadline, self.emit))  # fmt: skip
         test = {f"test_{k}": v for k, v in result.get("test_metrics", {}).items()}
         tags = {"automl_best_child_run_id": best_run, "stop_reason": result["stop_reason"]}
         if s.training.enable_model_explainability:
@@ -594,180 +564,37 @@ def pd_series(values: np.ndarray) -> Any:
     return pd.Series(values)
 
 
-def _check_featurization(data: PreparedData, s: JobSettings, plan: Any) -> None:
-    from automl_local.featurize import check_numeric
-
-    for col in plan.numeric:
-        check_numeric(data.X[col], col)
-    mode = (s.featurization.mode or "auto").lower()
-    if mode not in ("auto", "off", "custom"):
-        raise ConfigError(f"featurization.mode must be auto, off or custom; got {mode!r}.")
-    if mode == "off":
-        non_numeric = plan.categorical + plan.text + plan.datetime
-        if non_numeric:
-            raise ConfigError(
-                f"featurization.mode is off, but column(s) {', '.join(map(repr, non_numeric))} "
-                "are not numeric. Encode them yourself, or set featurization.mode: auto."
-            )
-    for col, strategy in s.featurization.imputer.items():
-        if col not in data.X.columns:
-            raise ConfigError(
-                f"featurization.transformer_params.imputer names column {col!r}, which is not a "
-                f"feature column (columns: {', '.join(map(str, data.X.columns))})."
-            )
-        if strategy not in IMPUTER_STRATEGIES:
-            raise ConfigError(
-                f"featurization.transformer_params.imputer strategy {strategy!r} for column "
-                f"{col!r} is not supported. Use one of: {', '.join(IMPUTER_STRATEGIES)}."
-            )
-
-
-def _featurize(data: PreparedData, s: JobSettings, plan: Any, families: list[str]) -> tuple:
-    mode = (s.featurization.mode or "auto").lower()
-    blocked = {str(b).replace("_", "").lower() for b in s.featurization.blocked_transformers}
-    imputers = dict(s.featurization.imputer) if mode == "custom" else {}
-    featurizers, matrices, categorical = {}, {}, {}
-    for family in families:
-        onehot = None
-        if family == "linear" and "onehotencoder" in blocked:
-            onehot = False
-        if family == "tree" and "labelencoder" in blocked:
-            onehot = True
-        f = Featurizer(family=family, plan=plan, imputers=imputers, onehot=onehot)
-        f.max_text_features = 0 if "tfidf" in blocked else 200
-        matrices[family] = f.fit(data.X).transform(data.X)
-        featurizers[family] = f
-        categorical[family] = f.categorical_indices_
-    return featurizers, matrices, categorical
-
-
-def _member_key(member: tuple[str, dict[str, Any]]) -> str:
-    return json.dumps([member[0], member[1]], sort_keys=True, default=str)
-
-
 def _refit(
+    executor: TrialExecutor,
     preferred: Candidate,
     fallback: Candidate,
-    shared: SharedData,
     featurizers: dict[str, Featurizer],
-    data: PreparedData,
+    classes: list[Any],
+    *,
     soft_deadline: float,
     deadline: float,
-    pool_size: int,
+    slots: int,
+    resources: Resources,
 ) -> tuple[AutoMLModel, Candidate]:
-    """Fit the winner's members on every row, in parallel workers, before the deadline.
-
-    The best single model (``fallback``) is fitted first: if ``soft_deadline``
-    comes before an ensemble's other members are done, the job still ends with
-    a model, the best one that could be finished, instead of failing. Only if
-    even that one is not done by ``deadline`` does the job fail.
-    """
-    order = {_member_key(m): m for m in [*fallback.members, *preferred.members]}
-    keys = list(order)
-    pool = [Worker(shared) for _ in range(max(1, min(len(keys), pool_size)))]
-    fitted: dict[str, Any] = {}
-    pending = list(keys)
-
-    def complete(c: Candidate) -> bool:
-        return all(_member_key(m) in fitted for m in c.members)
-
-    try:
-        while not complete(preferred):
-            for w in pool:
-                if not w.busy and pending:
-                    key = pending.pop(0)
-                    w.send(key, ("refit", *order[key]))
-            now = time.monotonic()
-            if now >= soft_deadline and complete(fallback):
-                break
-            remaining = deadline - now
-            if remaining <= 0:
-                raise BudgetError(
-                    "limits.timeout_minutes ran out while refitting the best model on all rows. "
-                    "Raise limits.timeout_minutes."
-                )
-            busy = [w for w in pool if w.busy]
-            for conn in wait([w.conn for w in busy], timeout=min(remaining, 1.0)):
-                w = next(w for w in busy if w.conn is conn)
-                msg = conn.recv()
-                if msg[0] != "model":
-                    raise BudgetError(f"refitting {order[w.task][0]} on all rows failed: {msg[1]}")
-                fitted[w.task] = msg[1]
-                w.task = None
-    finally:
-        for w in pool:
-            w.kill()
-    chosen = preferred if complete(preferred) else fallback
-    used = [(ESTIMATORS[a].family, fitted[_member_key((a, p))]) for a, p in chosen.members]
+    """The winner fitted on every row, or the best single model if time runs short
+    (see :func:`automl_local.search.refit_members`); returns the model and who it is."""
+    fitted, complete = refit_members(
+        executor,
+        preferred.members,
+        fallback.members,
+        soft_deadline=soft_deadline,
+        deadline=deadline,
+        slots=slots,
+        resources=resources,
+    )
+    chosen = preferred if complete else fallback
+    used = [(ESTIMATORS[a].family, fitted[member_key((a, p))]) for a, p in chosen.members]
     model = AutoMLModel(
         featurizers={family: featurizers[family] for family, _ in used},
         members=used,
         weights=list(chosen.weights),
         meta=chosen.meta,
-        classes=list(data.classes),
+        classes=classes,
         algorithm=chosen.algorithm,
     )
     return model, chosen
-
-
-def _save_mlflow_model(
-    model: AutoMLModel, data: PreparedData, out: Path, algorithm: str, s: JobSettings
-) -> None:
-    """The best model as Azure's ``best_model`` output: MLflow sklearn + pyfunc flavours.
-
-    Serialized with cloudpickle, knowingly: MLflow 3's default (skops) refuses
-    LightGBM/XGBoost types and our own model class. The model loads wherever
-    automl-local and its learners are installed (the deployment's environment).
-    """
-    import mlflow.sklearn
-    from mlflow.models import infer_signature
-
-    if out.exists():
-        shutil.rmtree(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    example = data.X.head(1)
-    # The signature keeps the training dtypes: MLflow refuses int64 input for a
-    # double column, so declaring integers as doubles would reject ordinary rows.
-    sample = data.X.head(100)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # MLflow's hint about integer columns and NaN
-        signature = infer_signature(sample, model.predict(sample))
-    mlflow.sklearn.save_model(
-        model,
-        str(out),
-        serialization_format="cloudpickle",
-        signature=signature,
-        input_example=example,
-        pyfunc_predict_fn="predict",
-        pip_requirements=_requirements(),
-        metadata={
-            "azureml.engine": "automl",
-            "automl_local.algorithm": algorithm,
-            "automl_local.job": s.name,
-            "classes": [str(c) for c in data.classes],
-        },
-    )
-
-
-def _requirements() -> list[str]:
-    """Pinned requirements of the model's environment (MLflow's own inference of them
-    loads the model in a subprocess: seconds we would take from the job's budget)."""
-    from importlib import metadata
-
-    pins = []
-    for dist in (
-        "automl-local",
-        "scikit-learn",
-        "lightgbm",
-        "xgboost-cpu",
-        "xgboost",
-        "pandas",
-        "numpy",
-        "cloudpickle",
-        "mlflow",
-    ):
-        try:
-            pins.append(f"{dist}=={metadata.version(dist)}")
-        except metadata.PackageNotFoundError:
-            continue
-    return pins

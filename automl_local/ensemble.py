@@ -10,8 +10,10 @@ so that it competes fairly with the single models.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,9 +21,42 @@ import numpy as np
 from automl_local import metrics
 from automl_local.exceptions import ConfigError
 
-__all__ = ["STACK_META_LEARNERS", "EnsembleResult", "greedy_selection", "stack"]
+__all__ = [
+    "STACK_META_LEARNERS",
+    "Candidate",
+    "EnsembleResult",
+    "build_ensembles",
+    "greedy_selection",
+    "stack",
+]
 
 STACK_META_LEARNERS = ("LogisticRegression", "LogisticRegressionCV", "LightGBMClassifier")
+
+
+@dataclass
+class Candidate:
+    """A finished trial or an ensemble of trials: something that can become the model."""
+
+    number: int
+    algorithm: str
+    score: float
+    status: str = "Completed"
+    seconds: float = 0.0
+    members: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    weights: list[float] = field(default_factory=lambda: [1.0])
+    meta: Any = None
+    oof: np.ndarray | None = None
+    ensembled_iterations: list[int] = field(default_factory=list)
+
+    def row(self, job: str) -> dict[str, Any]:
+        """The candidate's leaderboard row."""
+        return {
+            "run_id": f"{job}_{self.number}",
+            "algorithm": self.algorithm,
+            "score": self.score,
+            "status": self.status,
+            "seconds": round(self.seconds, 2),
+        }
 
 
 @dataclass
@@ -124,3 +159,50 @@ def stack(
         oof=oof,
         meta=meta,
     )
+
+
+def build_ensembles(
+    singles: list[Candidate],
+    y: np.ndarray,
+    metric: str,
+    w: np.ndarray | None,
+    *,
+    vote: bool,
+    stacked: bool,
+    meta_learner: str | None,
+    seed: int,
+    first_number: int,
+) -> Iterator[Candidate]:
+    """VotingEnsemble (if ``vote``) then StackEnsemble (if ``stacked``, with ``meta_learner``)
+    over the singles' out-of-fold predictions, numbered from ``first_number``.
+
+    Yields each ensemble as soon as it is built, so the caller logs it in order.
+    """
+    oofs = [c.oof for c in singles if c.oof is not None]
+    if len(oofs) != len(singles):
+        raise ValueError("every single candidate needs its out-of-fold predictions")
+    builders: list[tuple[str, Callable[[], EnsembleResult]]] = []
+    if vote:
+        builders.append(("VotingEnsemble", lambda: greedy_selection(oofs, y, metric, w)))
+    if stacked:
+        builders.append(
+            (
+                "StackEnsemble",
+                lambda: stack(oofs, y, metric, w, meta_learner=meta_learner, seed=seed),
+            )
+        )
+    for number, (name, build) in enumerate(builders, start=first_number):
+        t0 = time.monotonic()
+        built = build()
+        chosen = [singles[i] for i in built.members]
+        yield Candidate(
+            number,
+            name,
+            built.score,
+            seconds=time.monotonic() - t0,
+            members=[m.members[0] for m in chosen],
+            weights=built.weights,
+            meta=built.meta,
+            oof=built.oof,
+            ensembled_iterations=[m.number for m in chosen],
+        )

@@ -40,7 +40,7 @@ def permutation_importance(
     w = None if w is None else w[rows]
     base = metrics.score(metric, y, model.predict_proba(X), w)
     repeats = 2 if len(X.columns) <= 30 else 1
-    out = []
+    out: list[dict[str, Any]] = []
     for col in X.columns:
         if time.monotonic() > deadline:
             break

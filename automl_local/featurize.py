@@ -23,12 +23,15 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from automl_local.exceptions import ConfigError, DataError
+from automl_local.settings import FeaturizationSettings
 
 __all__ = [
     "IMPUTER_STRATEGIES",
     "ColumnPlan",
     "Featurizer",
+    "check_featurization",
     "check_numeric",
+    "featurize_families",
     "infer_column_plan",
 ]
 
@@ -364,3 +367,62 @@ def _fill_value(x: np.ndarray, strategy: str, col: str) -> float:
         f"featurization.transformer_params.imputer strategy {strategy!r} for column {col!r} is "
         f"not supported. Use one of: {', '.join(IMPUTER_STRATEGIES)}."
     )
+
+
+# -- the job's ``featurization:`` settings --------------------------------------------
+
+
+def check_featurization(X: pd.DataFrame, fs: FeaturizationSettings, plan: ColumnPlan) -> None:
+    """Refuse featurization settings this data cannot honour, before anything is trained."""
+    for col in plan.numeric:
+        check_numeric(X[col], col)
+    mode = (fs.mode or "auto").lower()
+    if mode not in ("auto", "off", "custom"):
+        raise ConfigError(f"featurization.mode must be auto, off or custom; got {mode!r}.")
+    if mode == "off":
+        non_numeric = plan.categorical + plan.text + plan.datetime
+        if non_numeric:
+            raise ConfigError(
+                f"featurization.mode is off, but column(s) {', '.join(map(repr, non_numeric))} "
+                "are not numeric. Encode them yourself, or set featurization.mode: auto."
+            )
+    for col, strategy in fs.imputer.items():
+        if col not in X.columns:
+            raise ConfigError(
+                f"featurization.transformer_params.imputer names column {col!r}, which is not a "
+                f"feature column (columns: {', '.join(map(str, X.columns))})."
+            )
+        if strategy not in IMPUTER_STRATEGIES:
+            raise ConfigError(
+                f"featurization.transformer_params.imputer strategy {strategy!r} for column "
+                f"{col!r} is not supported. Use one of: {', '.join(IMPUTER_STRATEGIES)}."
+            )
+
+
+def featurize_families(
+    X: pd.DataFrame, fs: FeaturizationSettings, plan: ColumnPlan, families: list[str]
+) -> tuple[dict[str, Featurizer], dict[str, np.ndarray], dict[str, list[int]]]:
+    """One fitted featurizer per model family, its matrix of ``X`` and its categorical columns.
+
+    ``blocked_transformers`` maps onto the families: blocking OneHotEncoder
+    gives the linear family ordinal codes, blocking LabelEncoder gives the tree
+    family one-hot columns, blocking TfIdf drops the text features.
+    """
+    mode = (fs.mode or "auto").lower()
+    blocked = {str(b).replace("_", "").lower() for b in fs.blocked_transformers}
+    imputers = dict(fs.imputer) if mode == "custom" else {}
+    featurizers: dict[str, Featurizer] = {}
+    matrices: dict[str, np.ndarray] = {}
+    categorical: dict[str, list[int]] = {}
+    for family in families:
+        onehot = None
+        if family == "linear" and "onehotencoder" in blocked:
+            onehot = False
+        if family == "tree" and "labelencoder" in blocked:
+            onehot = True
+        f = Featurizer(family=family, plan=plan, imputers=imputers, onehot=onehot)
+        f.max_text_features = 0 if "tfidf" in blocked else 200
+        matrices[family] = f.fit(X).transform(X)
+        featurizers[family] = f
+        categorical[family] = f.categorical_indices_
+    return featurizers, matrices, categorical

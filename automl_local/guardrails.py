@@ -199,7 +199,7 @@ def _missing_values(X: pd.DataFrame, imputation: Mapping[str, str]) -> Guardrail
 
 
 def _high_cardinality(X: pd.DataFrame) -> Guardrail:
-    details = []
+    details: list[dict[str, Any]] = []
     rows = max(len(X), 1)
     for column in X.columns:
         series = X[column]
@@ -313,7 +313,7 @@ def feature_leakage_scores(
     shuffled = probe.shuffled_drops() if probe is not None else {}
     # About 100 rows per bin, so small data sets do not score noise as signal.
     n_bins = max(4, min(_N_BINS, len(frame) // 100))
-    scores = []
+    scores: list[dict[str, Any]] = []
     for name in frame.columns:
         column = str(name)
         codes = _encode(frame[name], n_bins)
@@ -490,7 +490,8 @@ class _ModelProbe:
         )
         weights = None if self.weights is None else self.weights[self.train]
         with threadpool_limits(limits=1):
-            model.fit(self.matrix[np.ix_(self.train, keep)], self.codes_y[self.train], weights)
+            rows_cols = np.ix_(self.train, np.asarray(keep))
+            model.fit(self.matrix[rows_cols], self.codes_y[self.train], weights)
         return model
 
     def _score(self, model: Any, keep: list[int], held_out: np.ndarray) -> float:

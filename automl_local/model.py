@@ -70,8 +70,9 @@ class AutoMLModel(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Any) -> np.ndarray:
         frame = self._frame(X)
         members = self.members or []
+        featurizers = self.featurizers or {}
         matrices = {
-            family: self.featurizers[family].transform(frame)
+            family: featurizers[family].transform(frame)
             for family in {family for family, _ in members}
         }
         probas = [model.predict_proba(matrices[family]) for family, model in members]

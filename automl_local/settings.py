@@ -9,54 +9,19 @@ folder, so a job can be resumed or audited without azure-ai-ml installed.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from automl_local.exceptions import ConfigError
+from automl_local.metrics import DEFAULT_PRIMARY_METRIC, normalize_metric
 
 __all__ = [
-    "PRIMARY_METRICS",
     "FeaturizationSettings",
     "JobSettings",
     "LimitSettings",
     "TrainingSettings",
-    "normalize_metric",
 ]
-
-# Azure's classification primary metrics (wire value -> our canonical name).
-PRIMARY_METRICS: dict[str, str] = {
-    "accuracy": "accuracy",
-    "auc_weighted": "AUC_weighted",
-    "norm_macro_recall": "norm_macro_recall",
-    "average_precision_score_weighted": "average_precision_score_weighted",
-    "precision_score_weighted": "precision_score_weighted",
-}
-
-
-def _snake(name: str) -> str:
-    out: list[str] = []
-    for i, ch in enumerate(name):
-        if (
-            ch.isupper()
-            and i
-            and (name[i - 1].islower() or (i + 1 < len(name) and name[i + 1].islower()))
-            and name[i - 1] != "_"
-        ):
-            out.append("_")
-        out.append(ch.lower())
-    return "".join(out)
-
-
-def normalize_metric(value: str) -> str:
-    """Accept Azure's spellings (``AUC_weighted``, ``AUCWeighted``, ``auc_weighted``)."""
-    key = _snake(str(value)).replace("a_u_c", "auc")
-    if key not in PRIMARY_METRICS:
-        raise ConfigError(
-            f"primary_metric {value!r} is not a classification metric. "
-            f"Use one of: {', '.join(PRIMARY_METRICS.values())}."
-        )
-    return PRIMARY_METRICS[key]
-
 
 @dataclass
 class LimitSettings:
@@ -70,6 +35,39 @@ class LimitSettings:
     max_concurrent_trials: int = 1
     max_cores_per_trial: int | None = None
 
+    def check(self) -> None:
+        """Refuse a limit no job could honour, naming it and what it must be."""
+        checks: list[tuple[str, Any, Callable[[Any], bool], str]] = [
+            (
+                "timeout_minutes",
+                self.timeout_minutes,
+                lambda v: v > 0,
+                "a positive number of minutes",
+            ),
+            ("max_trials", self.max_trials, lambda v: int(v) == v and v >= 1, "an integer >= 1"),
+            (
+                "trial_timeout_minutes",
+                self.trial_timeout_minutes,
+                lambda v: v > 0,
+                "a positive number",
+            ),
+            (
+                "max_concurrent_trials",
+                self.max_concurrent_trials,
+                lambda v: int(v) == v and v >= 1,
+                "an integer >= 1",
+            ),
+            (
+                "max_cores_per_trial",
+                self.max_cores_per_trial,
+                lambda v: v == -1 or v >= 1,
+                "-1 (all cores) or an integer >= 1",
+            ),
+        ]
+        for name, value, ok, expected in checks:
+            if value is not None and not ok(value):
+                raise ConfigError(f"limits.{name} must be {expected}; got {value!r}.")
+
 
 @dataclass
 class TrainingSettings:
@@ -82,6 +80,8 @@ class TrainingSettings:
     enable_model_explainability: bool = True
     stack_meta_learner_type: str | None = None
     stack_meta_learner_train_percentage: float | None = None
+    # Only algorithms with an ONNX converter; the best child gets outputs/model.onnx.
+    enable_onnx_compatible_models: bool = False
 
 
 @dataclass
@@ -111,7 +111,7 @@ class JobSettings:
     cv_split_column_names: list[str] | None = None
     weight_column_name: str | None = None
     positive_label: Any = None
-    primary_metric: str = "AUC_weighted"
+    primary_metric: str = DEFAULT_PRIMARY_METRIC
     limits: LimitSettings = field(default_factory=LimitSettings)
     training: TrainingSettings = field(default_factory=TrainingSettings)
     featurization: FeaturizationSettings = field(default_factory=FeaturizationSettings)

@@ -7,11 +7,14 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from automl_local.exceptions import AutoMLError
+
+#: The workspace name for commands that give no ``-w`` (as ``az configure --defaults``).
+ENV_WORKSPACE_NAME = "AUTOML_LOCAL_WORKSPACE_NAME"
 
 __all__ = [
     "backend_options",
@@ -47,13 +50,19 @@ def run_cli(group: click.Group, argv: list[str] | None) -> int:
     return 0
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """Raise a user error from inside a command (exit 2, no traceback)."""
     raise AutoMLError(message)
 
 
 def backend_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``--backend`` and ``--workspace``, as every command takes them."""
+    """The workspace options every command takes, named as ``az ml`` names them.
+
+    ``-w/--workspace-name``, ``-g/--resource-group`` and ``--subscription`` select the
+    workspace as on Azure (locally the name picks ``<root>/workspaces/<name>``; the group and
+    subscription are recorded and mean nothing else). ``--workspace-dir`` names the local
+    folder itself (``--workspace`` is kept as its older spelling).
+    """
 
     @click.option(
         "--backend",
@@ -63,12 +72,22 @@ def backend_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         help="Where to run: this machine, or the Azure ML workspace.",
     )
     @click.option(
+        "--workspace-dir",
         "--workspace",
-        "-w",
+        "workspace",
         type=click.Path(file_okay=False),
         default=None,
         help="Local workspace folder (default $AUTOML_LOCAL_WORKSPACE or ./.automl).",
     )
+    @click.option(
+        "--workspace-name",
+        "-w",
+        default=lambda: os.environ.get(ENV_WORKSPACE_NAME) or None,
+        help=f"Workspace name, as az ml -w (default ${ENV_WORKSPACE_NAME}). Locally it selects "
+        "the named workspace under the workspace root.",
+    )
+    @click.option("--resource-group", "-g", default=None, help="Resource group, as az ml -g.")
+    @click.option("--subscription", default=None, help="Subscription id, as az --subscription.")
     @click.option(
         "--compute",
         default=None,
@@ -76,41 +95,81 @@ def backend_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     )
     @functools.wraps(fn)
     def wrapper(
-        *args: Any, backend: str, workspace: str | None, compute: str | None, **kwargs: Any
+        *args: Any,
+        backend: str,
+        workspace: str | None,
+        workspace_name: str | None,
+        resource_group: str | None,
+        subscription: str | None,
+        compute: str | None,
+        **kwargs: Any,
     ) -> Any:
         ctx = click.get_current_context()
-        ctx.meta["backend"] = backend
-        ctx.meta["workspace"] = workspace
-        ctx.meta["compute"] = compute
+        ctx.meta.update(
+            backend=backend,
+            workspace=workspace,
+            workspace_name=workspace_name,
+            resource_group=resource_group,
+            subscription=subscription,
+            compute=compute,
+        )
         return fn(*args, **kwargs)
 
     return wrapper
 
 
+#: ``-o`` values, as ``az`` takes them. Commands see "table" or "json"; :func:`echo_json`
+#: renders the structured ones (json, jsonc, yaml, yamlc, tsv, none) after ``--query``.
+OUTPUT_FORMATS = ("json", "jsonc", "yaml", "yamlc", "table", "tsv", "none")
+
+
 def output_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
+    """``-o/--output`` and ``--query`` (JMESPath), as ``az`` takes them; JSON by default."""
+
+    @click.option(
         "--output",
         "-o",
-        type=click.Choice(["table", "json"]),
-        default="table",
-        show_default=True,
-        help="Human-readable table, or JSON for scripts.",
-    )(fn)
+        type=click.Choice(OUTPUT_FORMATS),
+        default=lambda: os.environ.get("AZURE_CORE_OUTPUT") or "json",
+        show_default="json",
+        help="Output format, as az -o: JSON for scripts (default), or a table for people.",
+    )
+    @click.option("--query", default=None, help="JMESPath query over the output, as az --query.")
+    @functools.wraps(fn)
+    def wrapper(*args: Any, output: str, query: str | None, **kwargs: Any) -> Any:
+        if query is not None and output == "table":
+            raise AutoMLError(
+                "--query applies to structured output; use it with -o json|yaml|tsv (the "
+                "default is json), not -o table."
+            )
+        ctx = click.get_current_context()
+        ctx.meta["output_format"] = output
+        source = ctx.get_parameter_source("output")
+        ctx.meta["output_explicit"] = source not in (None, click.core.ParameterSource.DEFAULT)
+        ctx.meta["query"] = query
+        return fn(*args, output="table" if output == "table" else "json", **kwargs)
+
+    return wrapper
 
 
 def get_ml_client() -> Any:
-    """The client for the current command's ``--backend`` / ``--workspace``."""
+    """The client for the current command's ``--backend`` and workspace options."""
     from automl_local.backends import get_client
 
-    ctx = click.get_current_context()
-    backend = ctx.meta.get("backend", "local")
+    meta = click.get_current_context().meta
+    backend = meta.get("backend", "local")
+    coordinates = {
+        "workspace_name": meta.get("workspace_name"),
+        "resource_group_name": meta.get("resource_group"),
+        "subscription_id": meta.get("subscription"),
+    }
     if backend == "local":
-        if ctx.meta.get("compute"):
+        if meta.get("compute"):
             click.echo("warning: --compute is Azure-only and ignored locally.", err=True)
-        return get_client("local", workspace=ctx.meta.get("workspace"))
-    # The Azure client refuses a --workspace folder with a message naming what to use instead.
-    options = {k: ctx.meta.get(k) for k in ("workspace", "compute") if ctx.meta.get(k)}
-    return get_client(backend, **options)
+        return get_client("local", workspace=meta.get("workspace"), **coordinates)
+    # The Azure client refuses a --workspace-dir folder with a message naming what to use.
+    options = {k: meta.get(k) for k in ("workspace", "compute") if meta.get(k)}
+    return get_client(backend, **options, **{k: v for k, v in coordinates.items() if v})
 
 
 def to_jsonable(entity: Any) -> Any:
@@ -132,7 +191,52 @@ def to_jsonable(entity: Any) -> Any:
 
 
 def echo_json(data: Any) -> None:
-    click.echo(json.dumps(to_jsonable(data), indent=2, default=str))
+    """Structured output in the ``-o`` format, after ``--query`` (JSON outside a command)."""
+    try:
+        meta = click.get_current_context().meta
+    except RuntimeError:
+        meta = {}
+    value = to_jsonable(data)
+    if meta.get("query"):
+        import jmespath
+        from jmespath.exceptions import JMESPathError
+
+        try:
+            value = jmespath.search(meta["query"], value)
+        except JMESPathError as exc:
+            raise AutoMLError(f"--query {meta['query']!r} is not valid JMESPath: {exc}") from None
+    fmt = meta.get("output_format", "json")
+    if fmt == "none":
+        return
+    if fmt in ("yaml", "yamlc"):
+        import yaml
+
+        click.echo(
+            yaml.safe_dump(json.loads(json.dumps(value, default=str)), sort_keys=False), nl=False
+        )
+    elif fmt == "tsv":
+        for line in _tsv_lines(value):
+            click.echo(line)
+    else:
+        click.echo(json.dumps(value, indent=2, default=str))
+
+
+def _tsv_lines(value: Any) -> list[str]:
+    """az's ``-o tsv``: one line per item of a list; an object's (or inner list's) scalar
+    values tab-separated on its line (nested objects and lists are left out, as az does)."""
+    items = value if isinstance(value, list) else [value]
+    return [_tsv_row(item) for item in items]
+
+
+def _tsv_row(item: Any) -> str:
+    values = (
+        item.values() if isinstance(item, dict) else item if isinstance(item, list) else [item]
+    )
+    return "\t".join(_tsv_cell(v) for v in values if not isinstance(v, dict | list))
+
+
+def _tsv_cell(value: Any) -> str:
+    return "" if value is None else str(value)
 
 
 def stderr_is_tty() -> bool:

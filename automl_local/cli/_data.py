@@ -119,7 +119,7 @@ def create(
         from azure.ai.ml.entities import Data
 
         overrides.setdefault("type", "uri_folder")
-        entity = Data(**overrides)
+        entity = Data(**overrides)  # type: ignore[arg-type]
     created = get_ml_client().data.create_or_update(entity)
     _echo_entity(created, output)
 

@@ -52,7 +52,7 @@ def _deploy(file: str, name: str | None, endpoint_name: str | None, all_traffic:
 @click.option("--file", "-f", "file", required=True, type=click.Path(exists=True, dir_okay=False),
               help="Deployment YAML (az ml managedOnlineDeployment schema).")
 @click.option("--name", "-n", help="Deployment name (overrides the YAML's).")
-@click.option("--endpoint-name", "-e", help="Endpoint name (overrides the YAML's).")
+@click.option("--endpoint-name", "--endpoint", "-e", help="Endpoint name (overrides the YAML's).")
 @click.option("--all-traffic", is_flag=True, help="Then send 100 % of the traffic to it.")
 @click.option("--set", "set_", multiple=True, metavar="KEY=VALUE", help="Override a YAML field.")
 @backend_options
@@ -66,7 +66,7 @@ def create(file: str, name: str | None, endpoint_name: str | None, all_traffic: 
 @online_deployment.command("update")
 @click.option("--file", "-f", "file", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--name", "-n")
-@click.option("--endpoint-name", "-e")
+@click.option("--endpoint-name", "--endpoint", "-e")
 @click.option("--set", "set_", multiple=True, metavar="KEY=VALUE")
 @backend_options
 @output_option
@@ -78,7 +78,7 @@ def update(file: str, name: str | None, endpoint_name: str | None, set_: tuple[s
 
 @online_deployment.command("show")
 @click.option("--name", "-n", required=True)
-@click.option("--endpoint-name", "-e", required=True)
+@click.option("--endpoint-name", "--endpoint", "-e", required=True)
 @backend_options
 @output_option
 def show(name: str, endpoint_name: str, output: str) -> None:
@@ -91,7 +91,7 @@ def show(name: str, endpoint_name: str, output: str) -> None:
 
 
 @online_deployment.command("list")
-@click.option("--endpoint-name", "-e", required=True)
+@click.option("--endpoint-name", "--endpoint", "-e", required=True)
 @backend_options
 @output_option
 def list_(endpoint_name: str, output: str) -> None:
@@ -105,7 +105,7 @@ def list_(endpoint_name: str, output: str) -> None:
 
 @online_deployment.command("get-logs")
 @click.option("--name", "-n", required=True)
-@click.option("--endpoint-name", "-e", required=True)
+@click.option("--endpoint-name", "--endpoint", "-e", required=True)
 @click.option("--lines", "-l", type=click.IntRange(min=0), default=5000, show_default=True)
 @click.option("--container", "-c", type=click.Choice(["inference-server", "storage-initializer"]),
               default=None, help="Which log (default inference-server).")
@@ -119,7 +119,7 @@ def get_logs(name: str, endpoint_name: str, lines: int, container: str | None) -
 
 @online_deployment.command("delete")
 @click.option("--name", "-n", required=True)
-@click.option("--endpoint-name", "-e", required=True)
+@click.option("--endpoint-name", "--endpoint", "-e", required=True)
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @backend_options
 def delete(name: str, endpoint_name: str, yes: bool) -> None:

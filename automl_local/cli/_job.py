@@ -76,20 +76,16 @@ def create(
 def resume(name: str, stream: bool, output: str) -> None:
     """Continue a killed, failed or canceled job from its finished trials (local only)."""
     ml = get_ml_client()
-    if ml.backend != "local":
-        raise click.UsageError("job resume is local-only: Azure jobs cannot be resumed.")
     _after_submit(ml, ml.jobs.resume(name), stream, output)
 
 
 def _after_submit(ml: Any, returned: Any, stream: bool, output: str) -> None:
-    for warning in (getattr(returned, "properties", None) or {}).get("warnings", []):
-        click.echo(f"warning: {warning}", err=True)
-    record = ml.workspace.catalogue.get("job", returned.name) if ml.backend == "local" else None
-    for warning in (record or {}).get("warnings", []):
+    summary = ml.jobs.summary(returned.name)
+    for warning in summary["warnings"]:
         click.echo(f"warning: {warning}", err=True)
     if not stream:
         if output == "json":
-            echo_json(_summary(ml, returned))
+            echo_json(summary)
         else:
             click.echo(f"Submitted job {returned.name} ({returned.status}).")
             click.echo(f"Follow it with: automl-local job stream --name {returned.name}")
@@ -98,18 +94,20 @@ def _after_submit(ml: Any, returned: Any, stream: bool, output: str) -> None:
 
 
 def _stream(ml: Any, name: str, output: str) -> None:
-    if ml.backend != "local" or getattr(ml.jobs.get(name), "type", "") == "pipeline":
+    if ml.jobs.get(name).type == "pipeline":
         ml.jobs.stream(name)
         return
-    view = _ProgressView(json_lines=output == "json")
+    # A stream is for people unless the script asked for JSON lines with an explicit -o json.
+    json_lines = output == "json" and bool(click.get_current_context().meta.get("output_explicit"))
+    view = _ProgressView(json_lines=json_lines)
     failed = None
     try:
         ml.jobs.stream(name, printer=view)
     except Exception as exc:  # JobFailedError: show the summary, then exit 2
         failed = exc
     view.close()
-    if output != "json":
-        _print_final(ml, name)
+    if not json_lines:
+        _print_final(ml.jobs.summary(name))
     if failed is not None:
         raise failed
 
@@ -128,18 +126,13 @@ def stream_cmd(name: str, output: str) -> None:
 @backend_options
 @output_option
 def show(name: str, output: str) -> None:
-    """Status, best model and scores of a job."""
+    """The job, as ``az ml job show`` prints it; ``-o table``: status, best model, scores."""
     ml = get_ml_client()
-    entity = ml.jobs.get(name)
-    summary = _summary(ml, entity)
-    pipeline = summary.get("type") == "pipeline"
     if output == "json":
-        if pipeline:
-            from automl_local.cli._pipeline import pipeline_nodes
-
-            summary["nodes"] = pipeline_nodes(ml, name)
-        echo_json(summary)
+        echo_json(ml.jobs.get(name))
         return
+    summary = ml.jobs.summary(name)
+    pipeline = summary.get("type") == "pipeline"
     for key in (
         "name",
         "type",
@@ -158,8 +151,8 @@ def show(name: str, output: str) -> None:
         from automl_local.cli._pipeline import echo_pipeline_nodes
 
         echo_pipeline_nodes(ml, name)
-    elif ml.backend == "local" and summary.get("status") == "Completed":
-        _print_final(ml, name, header=False)
+    elif summary.get("leaderboard"):
+        _print_final(summary, header=False)
 
 
 @job.command("list")
@@ -173,7 +166,7 @@ def list_cmd(max_results: int, output: str) -> None:
     for i, entity in enumerate(ml.jobs.list()):
         if i >= max_results:
             break
-        rows.append(_summary(ml, entity))
+        rows.append(ml.jobs.summary(entity.name))
     if output == "json":
         echo_json(rows)
         return
@@ -216,41 +209,6 @@ def download(name: str, output_name: str | None, download_path: str, all_: bool)
         else f"{download_path}/artifacts"
     )
     click.echo(f"Downloaded to {where}")
-
-
-def _summary(ml: Any, entity: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "name": entity.name,
-        "type": getattr(entity, "type", ""),
-        "status": entity.status,
-        "experiment_name": getattr(entity, "experiment_name", None),
-        "display_name": getattr(entity, "display_name", None),
-    }
-    metric = getattr(entity, "primary_metric", None)
-    if metric is not None:
-        out["primary_metric"] = str(getattr(metric, "value", metric))
-    if ml.backend == "local":
-        record = ml.workspace.catalogue.get("job", entity.name) or {}
-        out["error"] = record.get("error") or None
-        out["warnings"] = record.get("warnings") or []
-        result = ml.jobs.result(entity.name) if out["type"] == "automl" else None
-        if result:
-            for key in (
-                "primary_metric",
-                "best_child_run_id",
-                "best_algorithm",
-                "best_score",
-                "registered_model",
-                "validation",
-                "stop_reason",
-                "duration_seconds",
-                "test_metrics",
-            ):
-                if key in result:
-                    out[key] = result[key]
-        if out["type"] == "automl":  # a pipeline's outputs are its own (in its record)
-            out["outputs"] = {"best_model": f"azureml://jobs/{entity.name}/outputs/best_model"}
-    return out
 
 
 class _ProgressView:
@@ -338,10 +296,11 @@ class _ProgressView:
             click.echo("\r\033[K", err=True, nl=False)
 
 
-def _print_final(ml: Any, name: str, header: bool = True) -> None:
-    result = ml.jobs.result(name)
-    if not result:
+def _print_final(result: dict[str, Any], header: bool = True) -> None:
+    """The leaderboard, top features and registered model of a finished AutoML job."""
+    if not result.get("leaderboard"):
         return
+    name = result["name"]
     if header:
         click.echo(
             f"\nJob {name} {result['status']} in {result.get('duration_seconds', 0):.0f}s "

@@ -1,11 +1,12 @@
 """The search loop: Optuna's ask/tell over worker processes, inside the job's limits.
 
 The parent owns the Optuna study (stored in the workspace, so a killed job
-resumes from its finished trials) and asks it for trials; workers fit them.
+resumes from its finished trials) and asks it for trials; an executor
+(``_executor.TrialExecutor``: local worker processes, or a cluster) fits them.
 Keeping the study in one process means no storage contention, while
 ``max_concurrent_trials`` workers train in parallel. Each limit is enforced
 here: ``max_trials``, ``timeout_minutes`` (the wall budget, leaving room for
-the final refit), ``trial_timeout_minutes`` (a worker is killed),
+the final refit), ``trial_timeout_minutes`` (the task is cancelled hard),
 ``exit_score`` and early termination.
 """
 
@@ -16,7 +17,6 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,15 @@ import numpy as np
 
 from automl_local.exceptions import BudgetError
 from automl_local.search._estimators import ESTIMATORS
-from automl_local.search._worker import SharedData, Worker
+from automl_local.search._executor import (
+    Dispatcher,
+    Resources,
+    TrialEvent,
+    TrialExecutor,
+    TrialHandle,
+    TrialTask,
+)
+from automl_local.search._worker import SharedData
 
 __all__ = ["SearchLimits", "TrialRecord", "run_search"]
 
@@ -64,6 +72,9 @@ class TrialRecord:
     error: str = ""
     oof_path: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    node: str = ""  # where the trial ran (executor's node id; "local" on this machine)
+    host: str = ""
+    pid: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -148,6 +159,9 @@ def _previous_records(study: Any, trial_dir: Path) -> list[TrialRecord]:
                 fit_seconds=float(t.user_attrs.get("fit_seconds", 0.0)),
                 error=t.user_attrs.get("error", ""),
                 oof_path=str(oof) if oof.exists() else "",
+                node=t.user_attrs.get("node", ""),
+                host=t.user_attrs.get("host", ""),
+                pid=t.user_attrs.get("pid"),
             )
         )
     return records
@@ -190,30 +204,60 @@ def run_search(
     n_rows: int,
     seed: int,
     on_trial: Callable[[TrialRecord, list[TrialRecord]], None],
+    executor: TrialExecutor,
+    resources: Resources,
     should_stop: Callable[[], bool] = lambda: False,
-    workers: list[Worker] | None = None,
 ) -> tuple[list[TrialRecord], str]:
-    """Run trials until a limit says stop; return every record and why it stopped."""
+    """Run trials until a limit says stop; return every record and why it stopped.
+
+    ``executor`` has been given ``shared`` (:meth:`TrialExecutor.share`); the
+    caller closes it (the refit runs on it next).
+    """
     from optuna.trial import TrialState
 
     trial_dir.mkdir(parents=True, exist_ok=True)
     study = _open_study(journal, study_name, seed, limits.workers > 1)
     _enqueue_portfolio(study, algorithms, n_rows)
     records = _previous_records(study, trial_dir)
-    workers = [w.load(shared) for w in workers or []]
-    workers += [Worker(shared) for _ in range(limits.workers - len(workers))]
     best = max((r.score for r in records if r.ok), default=-np.inf)
     last_gain = len(records)
     may_prune = len(shared.splits) > 2
+    trials: dict[int, Any] = {}  # Optuna trial number -> trial
 
-    def finish(worker: Worker, status: str, score: float | None = None, **extra: Any) -> None:
-        trial, algo, params = worker.task
-        rec = TrialRecord(trial.number, algo, params, status, **extra)
-        rec.seconds = time.monotonic() - worker.started
+    def on_fold(handle: TrialHandle, step: int, value: float) -> bool:
+        trial = trials[handle.task.number]
+        trial.report(value, step)
+        return may_prune and trial.should_prune()
+
+    dispatcher = Dispatcher(
+        executor,
+        slots=limits.workers,
+        resources=resources,
+        task_timeout=limits.trial_timeout,
+        deadline=limits.deadline,
+        on_fold=on_fold,
+    )
+
+    def ask() -> TrialTask | None:
+        if len(records) + len(dispatcher.running) >= limits.max_trials:
+            return None
+        trial = study.ask()
+        algo = trial.suggest_categorical("algorithm", algorithms)
+        params = ESTIMATORS[algo].search_space(trial, n_rows)
+        trials[trial.number] = trial
+        return TrialTask("trial", algo, params, number=trial.number)
+
+    def finish(
+        event: TrialEvent, status: str, score: float | None = None, **extra: Any
+    ) -> TrialRecord:
+        task, where = event.handle.task, event.handle.where
+        trial = trials.pop(task.number)
+        rec = TrialRecord(task.number, task.algorithm, task.params, status, **extra)
+        rec.seconds = time.monotonic() - event.handle.started
+        rec.node, rec.host, rec.pid = where.node, where.host, where.pid
         if score is not None:
             rec.score = score
-        worker.task = None
-        for key in ("seconds", "fit_seconds"):
+        for key in ("seconds", "fit_seconds", "node", "host", "pid"):
             trial.set_user_attr(key, getattr(rec, key))
         trial.set_user_attr("status", status)
         if rec.error:
@@ -224,74 +268,47 @@ def run_search(
         study.tell(trial, score if state == TrialState.COMPLETE else None, state=state)
         records.append(rec)
         on_trial(rec, records)
+        return rec
 
     reason = ""
-    try:
-        while True:
-            busy = [w for w in workers if w.busy]
-            reason = reason or _stop_reason(
-                limits, records, len(busy), best, last_gain, should_stop
-            )
-            if reason in ("canceled", "timeout"):  # running trials would eat the refit time
-                for w in busy:
-                    status = "Canceled" if reason == "canceled" else "TimedOut"
-                    _replace(workers, w, shared)
-                    finish(w, status, error=f"stopped: job {reason}")
-                break
-            if reason and not busy:
-                break
-            if not reason:
-                for worker in workers:
-                    running = sum(w.busy for w in workers)
-                    if worker.busy or len(records) + running >= limits.max_trials:
-                        continue
-                    trial = study.ask()
-                    algo = trial.suggest_categorical("algorithm", algorithms)
-                    params = ESTIMATORS[algo].search_space(trial, n_rows)
-                    worker.send((trial, algo, params), ("trial", trial.number, algo, params))
-            busy = [w for w in workers if w.busy]
-            ready = wait([w.conn for w in busy], timeout=0.25)
-            for worker in busy:
-                trial = worker.task[0]
-                if worker.conn not in ready:
-                    elapsed = time.monotonic() - worker.started
-                    over = limits.trial_timeout is not None and elapsed > limits.trial_timeout
-                    if over or time.monotonic() >= limits.deadline:
-                        _replace(workers, worker, shared)
-                        why = (
-                            f"stopped after trial_timeout_minutes "
-                            f"({limits.trial_timeout / 60:.2f} min)"
-                            if over
-                            else "stopped at the job's timeout_minutes"
-                        )
-                        finish(worker, "TimedOut", error=why)
-                    continue
-                try:
-                    msg = worker.conn.recv()
-                except (EOFError, OSError):
-                    _replace(workers, worker, shared)
-                    msg = ("error", "the worker process died (out of memory?)", "")
-                if msg[0] == "fold":
-                    _, step, value = msg
-                    trial.report(value, step)
-                    prune = may_prune and trial.should_prune()
-                    worker.conn.send("prune" if prune else "go")
-                elif msg[0] == "done":
-                    _, oof, fit_seconds = msg
-                    path = trial_dir / f"{trial.number}.npy"
-                    np.save(path, oof)
-                    score = _pooled_score(shared, oof)
-                    finish(worker, "Completed", score, fit_seconds=fit_seconds, oof_path=str(path))
-                    if score > best + 1e-5:
-                        best, last_gain = score, len(records)
-                elif msg[0] == "pruned":
-                    finish(worker, "Pruned")
-                else:
-                    log.warning("trial %s failed: %s", trial.number, msg[1])
-                    finish(worker, "Failed", error=msg[1])
-    finally:
-        for w in workers:
-            w.kill()
+    while True:
+        reason = reason or _stop_reason(
+            limits, records, len(dispatcher.running), best, last_gain, should_stop
+        )
+        if reason in ("canceled", "timeout"):  # running trials would eat the refit time
+            status = "Canceled" if reason == "canceled" else "TimedOut"
+            for event in dispatcher.cancel_all(f"stopped: job {reason}"):
+                finish(event, status, error=event.error)
+            break
+        if reason and not dispatcher.running:
+            break
+        if not reason:
+            dispatcher.fill(ask)
+        for event in dispatcher.step(0.25):
+            number = event.handle.task.number
+            if event.kind == "timeout":
+                why = (
+                    f"stopped after trial_timeout_minutes ({limits.trial_timeout / 60:.2f} min)"
+                    if event.error == "trial_timeout" and limits.trial_timeout is not None
+                    else "stopped at the job's timeout_minutes"
+                )
+                finish(event, "TimedOut", error=why)
+            elif event.kind == "done" and event.oof is not None:
+                if not executor.interactive_pruning:  # the pruner still learns from every fold
+                    for step, value in enumerate(event.fold_scores):
+                        trials[number].report(value, step)
+                path = trial_dir / f"{number}.npy"
+                np.save(path, event.oof)
+                score = _pooled_score(shared, event.oof)
+                fit = event.fit_seconds
+                finish(event, "Completed", score, fit_seconds=fit, oof_path=str(path))
+                if score > best + 1e-5:
+                    best, last_gain = score, len(records)
+            elif event.kind == "pruned":
+                finish(event, "Pruned")
+            else:
+                log.warning("trial %s failed: %s", number, event.error)
+                finish(event, "Failed", error=event.error)
     if not any(r.ok for r in records) and reason != "canceled":
         errors = "; ".join(
             f"#{r.number} {r.algorithm}: {r.error or r.status}" for r in records[-5:]
@@ -312,9 +329,3 @@ def _pooled_score(shared: SharedData, oof: np.ndarray) -> float:
     ev = np.concatenate([e for _, e in shared.splits])
     w = None if shared.w is None else shared.w[ev]
     return metrics.score(shared.metric, shared.y[ev], oof, w)
-
-
-def _replace(workers: list[Worker], worker: Worker, shared: SharedData) -> None:
-    """Kill a stuck or dead worker and put a fresh one in its place (its task stays)."""
-    worker.kill()
-    workers[workers.index(worker)] = Worker(shared)

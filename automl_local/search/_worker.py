@@ -4,7 +4,8 @@ Each worker is a child process that holds the featurized matrices, so a
 trial costs only its fits. The parent talks to it over a pipe:
 
 - ``("trial", number, algorithm, params)`` -> per fold ``("fold", k, score)``,
-  answered ``"go"`` or ``"prune"``; then ``("done", oof, fit_seconds)``;
+  answered ``"go"`` or ``"prune"``; then ``("done", oof, fit_seconds, scores)``
+  or ``("pruned",)``;
 - ``("refit", algorithm, params)`` -> ``("model", fitted_estimator, seconds)``;
 - any failure -> ``("error", message)``; the worker survives it.
 
@@ -27,6 +28,7 @@ import signal
 import time
 import traceback
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -36,7 +38,7 @@ import numpy as np
 from automl_local import metrics
 from automl_local.search._estimators import ESTIMATORS
 
-__all__ = ["SharedData", "Worker", "allow_fork", "warm_up"]
+__all__ = ["SharedData", "Worker", "allow_fork", "cv_trial", "error_detail", "refit", "warm_up"]
 
 
 @dataclass
@@ -73,12 +75,60 @@ def _proba(model: Any, X: np.ndarray, n_classes: int) -> np.ndarray:
     return p
 
 
+def cv_trial(
+    shared: SharedData,
+    algorithm: str,
+    params: dict[str, Any],
+    report: Callable[[int, float], bool],
+) -> tuple[np.ndarray | None, float, list[float]]:
+    """Fit one trial fold by fold; ``report(fold, score)`` answers whether to prune.
+
+    Returns the out-of-fold probabilities (``None`` when pruned), the seconds
+    spent fitting and each fold's score. Every executor runs trials through
+    this one function, so a trial gives the same numbers wherever it runs.
+    """
+    est = ESTIMATORS[algorithm]
+    n_eval = sum(len(ev) for _, ev in shared.splits)
+    oof = np.zeros((n_eval, shared.n_classes))
+    offset, fit_seconds = 0, 0.0
+    scores: list[float] = []
+    for k, (tr, ev) in enumerate(shared.splits):
+        t0 = time.perf_counter()
+        model = _fit(shared, algorithm, params, tr)
+        fit_seconds += time.perf_counter() - t0
+        p = _proba(model, shared.matrices[est.family][ev], shared.n_classes)
+        oof[offset : offset + len(ev)] = p
+        offset += len(ev)
+        w = None if shared.w is None else shared.w[ev]
+        scores.append(metrics.score(shared.metric, shared.y[ev], p, w))
+        if report(k, scores[-1]):
+            return None, fit_seconds, scores
+    return oof, fit_seconds, scores
+
+
+def refit(shared: SharedData, algorithm: str, params: dict[str, Any]) -> tuple[Any, float]:
+    """Fit one model on every row; return it ready for inference, and the seconds it took."""
+    t0 = time.perf_counter()
+    model = _fit(shared, algorithm, params, np.arange(len(shared.y)))
+    return ESTIMATORS[algorithm].for_inference(model), time.perf_counter() - t0
+
+
+def error_detail(exc: BaseException) -> str:
+    """The one-line reason a trial failed, as the trial record shows it."""
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
 def _serve(conn: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     for module in _PRELOAD:  # a forked worker imports the learners while the parent prepares data
         importlib.import_module(module)
     shared: SharedData | None = None
+
+    def report(k: int, score: float) -> bool:
+        conn.send(("fold", k, score))
+        return bool(conn.recv() == "prune")
+
     while True:
         try:
             msg = conn.recv()
@@ -91,34 +141,13 @@ def _serve(conn: Connection) -> None:
                 raise RuntimeError("worker got a task before its data")
             elif msg[0] == "trial":
                 _, _number, algorithm, params = msg
-                est = ESTIMATORS[algorithm]
-                n_eval = sum(len(ev) for _, ev in shared.splits)
-                oof = np.zeros((n_eval, shared.n_classes))
-                offset, fit_seconds = 0, 0.0
-                pruned = False
-                for k, (tr, ev) in enumerate(shared.splits):
-                    t0 = time.perf_counter()
-                    model = _fit(shared, algorithm, params, tr)
-                    fit_seconds += time.perf_counter() - t0
-                    p = _proba(model, shared.matrices[est.family][ev], shared.n_classes)
-                    oof[offset : offset + len(ev)] = p
-                    offset += len(ev)
-                    w = None if shared.w is None else shared.w[ev]
-                    conn.send(("fold", k, metrics.score(shared.metric, shared.y[ev], p, w)))
-                    if conn.recv() == "prune":
-                        pruned = True
-                        break
-                conn.send(("pruned",) if pruned else ("done", oof, fit_seconds))
+                oof, fit_seconds, scores = cv_trial(shared, algorithm, params, report)
+                conn.send(("pruned",) if oof is None else ("done", oof, fit_seconds, scores))
             elif msg[0] == "refit":
                 _, algorithm, params = msg
-                t0 = time.perf_counter()
-                model = _fit(shared, algorithm, params, np.arange(len(shared.y)))
-                conn.send(
-                    ("model", ESTIMATORS[algorithm].for_inference(model), time.perf_counter() - t0)
-                )
+                conn.send(("model", *refit(shared, algorithm, params)))
         except Exception as exc:
-            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            conn.send(("error", detail, traceback.format_exc()))
+            conn.send(("error", error_detail(exc), traceback.format_exc()))
 
 
 # LightGBM and XGBoost each bring an OpenMP runtime; with both loaded, spinning threads
@@ -164,7 +193,8 @@ class Worker:
         # module docstring): only a job process that declared it (``allow_fork``) forks
         # its first workers; everything else, and every replacement, uses the forkserver.
         ctx = mp.get_context("fork") if fork and _FORK_SAFE else _context()
-        self.conn, child = ctx.Pipe()
+        conn, child = ctx.Pipe()
+        self.conn: Connection = conn
         # Not a daemon: scikit-learn's joblib refuses to parallelise inside daemons. A worker
         # whose parent dies gets EOF on its pipe and exits by itself.
         self.process = ctx.Process(target=_serve, args=(child,), daemon=False)
@@ -188,8 +218,9 @@ class Worker:
     def busy(self) -> bool:
         return self.task is not None
 
-    def kill(self) -> None:
-        if self.process.is_alive():
-            os.kill(self.process.pid, signal.SIGKILL)
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        pid = self.process.pid
+        if pid is not None and self.process.is_alive():
+            os.kill(pid, sig)
         self.process.join(timeout=5)
         self.conn.close()

@@ -7,6 +7,7 @@ read and write it from several processes at once.
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import time
@@ -106,7 +107,7 @@ class Catalogue:
             rows = con.execute(query + " ORDER BY created", args).fetchall()
         return [json.loads(r[0]) for r in rows]
 
-    def versions(self, kind: str, name: str) -> list[str]:
+    def versions(self, kind: str, name: str) -> builtins.list[str]:
         with self._connect() as con:
             rows = con.execute(
                 "SELECT version FROM records WHERE kind=? AND name=? ORDER BY created",

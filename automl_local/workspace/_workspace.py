@@ -6,6 +6,7 @@ import os
 from functools import cached_property
 from pathlib import Path
 
+from automl_local.exceptions import ConfigError
 from automl_local.workspace._catalogue import Catalogue
 
 __all__ = ["Workspace", "default_workspace_path"]
@@ -13,8 +14,21 @@ __all__ = ["Workspace", "default_workspace_path"]
 ENV_WORKSPACE = "AUTOML_LOCAL_WORKSPACE"
 
 
-def default_workspace_path() -> Path:
-    return Path(os.environ.get(ENV_WORKSPACE) or ".automl")
+def default_workspace_path(name: str | None = None) -> Path:
+    """The root (``$AUTOML_LOCAL_WORKSPACE`` or ``./.automl``), or a named workspace in it.
+
+    Named workspaces (``MLClient(..., workspace_name=N)``, ``automl-local -w N``) live in
+    ``<root>/workspaces/<N>`` so several can share one root, as workspaces share a
+    subscription on Azure.
+    """
+    root = Path(os.environ.get(ENV_WORKSPACE) or ".automl")
+    if name is None:
+        return root
+    if not name or "/" in name or "\\" in name or name in (".", ".."):
+        raise ConfigError(
+            f"workspace name {name!r} cannot name a folder; use letters, digits, '-' and '_'."
+        )
+    return root / "workspaces" / name
 
 
 class Workspace:

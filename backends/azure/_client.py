@@ -37,6 +37,10 @@ from automl_local.backends.azure._errors import GuardedGroup
 from automl_local.backends.azure._jobs import AzureJobOperations
 from automl_local.backends.azure._local_only import refuse_local_only
 from automl_local.backends.azure._mlflow import MlflowRunReader
+from automl_local.backends.azure._published import (
+    AzureControlPlaneOperations,
+    AzurePublishedPipelineOperations,
+)
 from automl_local.backends.azure._schedules import AzureScheduleOperations
 from automl_local.backends.base import BaseClient
 
@@ -106,23 +110,23 @@ class AzureClient(BaseClient):
                 f"workspace_name={self.ref.workspace_name!r})")
 
     @cached_property
-    def jobs(self) -> AzureJobOperations:  # type: ignore[override]
+    def jobs(self) -> AzureJobOperations:
         return AzureJobOperations(self)
 
     @cached_property
-    def data(self) -> AzureDataOperations:  # type: ignore[override]
+    def data(self) -> AzureDataOperations:
         return AzureDataOperations(self)
 
     @cached_property
-    def models(self) -> AzureModelOperations:  # type: ignore[override]
+    def models(self) -> AzureModelOperations:
         return AzureModelOperations(self)
 
     @cached_property
-    def online_endpoints(self) -> AzureOnlineEndpointOperations:  # type: ignore[override]
+    def online_endpoints(self) -> AzureOnlineEndpointOperations:
         return AzureOnlineEndpointOperations(self)
 
     @cached_property
-    def online_deployments(self) -> AzureOnlineDeploymentOperations:  # type: ignore[override]
+    def online_deployments(self) -> AzureOnlineDeploymentOperations:
         return AzureOnlineDeploymentOperations(self)
 
     @cached_property
@@ -136,6 +140,16 @@ class AzureClient(BaseClient):
     @cached_property
     def batch_deployments(self) -> AzureBatchDeploymentOperations:
         return AzureBatchDeploymentOperations(self)
+
+    @cached_property
+    def published_pipelines(self) -> AzurePublishedPipelineOperations:
+        """Publish a pipeline job as a batch endpoint; describe a published pipeline."""
+        return AzurePublishedPipelineOperations(self)
+
+    @cached_property
+    def control_plane(self) -> AzureControlPlaneOperations:
+        """The local control-plane server's group: every call says what to use on Azure."""
+        return AzureControlPlaneOperations(self)
 
     def __getattr__(self, name: str) -> Any:
         """Every other ``MLClient`` group (``workspaces``, ``components``, ``compute``...)."""

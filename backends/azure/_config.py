@@ -13,12 +13,13 @@ the network.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from automl_local.backends.workspace_config import CONFIG_FILE, find_config, read_config
 
 from automl_local.exceptions import BackendConfigError
 
@@ -39,9 +40,6 @@ ENV_SUBSCRIPTION = "AZURE_SUBSCRIPTION_ID"
 ENV_RESOURCE_GROUP = "AZURE_RESOURCE_GROUP"
 ENV_WORKSPACE = "AZUREML_WORKSPACE_NAME"
 ENV_COMPUTE = "AZUREML_COMPUTE"
-CONFIG_FILE = "config.json"
-_CONFIG_DIRS = (".azureml", "aml_config", "")
-_SEARCH_LEVELS = 20
 
 SIGN_IN_HINT = (
     "Sign in with `az login` (Azure CLI), or set AZURE_CLIENT_ID, AZURE_TENANT_ID and "
@@ -69,53 +67,6 @@ class WorkspaceRef:
     def describe(self) -> str:
         return (f"workspace {self.workspace_name!r} in resource group "
                 f"{self.resource_group_name!r} of subscription {self.subscription_id!r}")
-
-
-def find_config(start: str | os.PathLike[str] | None = None) -> Path | None:
-    """``config.json`` as ``MLClient.from_config`` finds it, or ``None``.
-
-    ``start`` may be the file itself or the folder to search from (default:
-    the current folder); the search goes up at most 20 parent folders.
-    """
-    path = Path(start) if start is not None else Path.cwd()
-    if path.is_file():
-        return path
-    for sub in _CONFIG_DIRS:
-        folder = path.resolve()
-        for _ in range(_SEARCH_LEVELS + 1):
-            candidate = folder / sub / CONFIG_FILE if sub else folder / CONFIG_FILE
-            if candidate.is_file():
-                return candidate
-            if folder.parent == folder:
-                break
-            folder = folder.parent
-    return None
-
-
-def _read_config(path: Path) -> dict[str, str]:
-    """The workspace fields of a config.json (flat keys, or an ARM ``Scope``)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise BackendConfigError(
-            f"{path} is not a readable workspace config.json ({exc}). Download it again from "
-            "the workspace's Overview page in the Azure portal (\"Download config.json\")."
-        ) from None
-    if not isinstance(data, dict):
-        raise BackendConfigError(
-            f"{path} must hold a JSON object with subscription_id, resource_group and "
-            f"workspace_name; it holds a {type(data).__name__}."
-        )
-    found = {k: str(data[k]) for k in ("subscription_id", "resource_group", "workspace_name")
-             if data.get(k)}
-    scope = str(data.get("Scope") or data.get("scope") or "")
-    parts = scope.strip("/").split("/")
-    # /subscriptions/<s>/resourceGroups/<rg>/providers/<provider>/workspaces/<ws>
-    if len(parts) >= 8 and parts[0].lower() == "subscriptions":
-        found.setdefault("subscription_id", parts[1])
-        found.setdefault("resource_group", parts[3])
-        found.setdefault("workspace_name", parts[7])
-    return found
 
 
 def resolve_workspace(
@@ -146,7 +97,7 @@ def resolve_workspace(
                 "workspace's config.json (or the folder holding it)."
             )
         if config_file is not None:
-            data = _read_config(config_file)
+            data = read_config(config_file)
             for field, (_, _, key) in _FIELDS.items():
                 if field not in values and data.get(key):
                     values[field], sources[field] = data[key], str(config_file)

@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from automl_local.backends.azure._errors import GuardedGroup, guarded
 from automl_local.backends.azure._local_only import refuse_local_method, refuse_local_only
 from automl_local.backends.azure._prepare import apply_default_compute, copy_entity, prepare_job
+from automl_local.backends.operations import entity_summary
 
 from automl_local.exceptions import ConfigError, JobFailedError, NotFoundError
 
@@ -91,10 +93,19 @@ class AzureJobOperations(GuardedGroup):
         return self._ops.validate(job, raise_on_failure=raise_on_failure, **kwargs)
 
     @guarded("jobs.stream")
-    def stream(self, name: str, **kwargs: Any) -> None:
-        """``JobOperations.stream``: print the job's log until it ends; raise if it failed."""
+    def stream(
+        self, name: str, *, printer: Callable[[dict[str, Any]], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``JobOperations.stream``: print the job's log until it ends; raise if it failed.
+
+        Azure streams the job's own log; ``printer`` (the CLI's progress view) then gets the
+        one structured event Azure has for it, the final status.
+        """
         refuse_local_only("jobs.stream", kwargs)
         self._ops.stream(name)
+        if printer is not None:
+            printer({"event": "status", "status": self.get(name).status})
 
     def resume(self, name: str, **kwargs: Any) -> Any:
         """Local only; refused with what to do on Azure."""
@@ -157,6 +168,16 @@ class AzureJobOperations(GuardedGroup):
                 "in the studio."
             )
         return destination
+
+    def summary(self, name: str) -> dict[str, Any]:
+        """What ``job show`` reports, from the job entity and (AutoML) its MLflow parent run."""
+        job = self.get(name)
+        out = entity_summary(job)
+        out["error"], out["warnings"] = None, []
+        if out["type"] == "automl" and out["status"] == "Completed":
+            out["best_child_run_id"] = self.best_child_run_id(name)
+            out["outputs"] = {"best_model": f"azureml://jobs/{name}/outputs/best_model"}
+        return out
 
     def best_child_run_id(self, name: str) -> str:
         """The best trial of AutoML job ``name``, from its MLflow parent run's tag."""

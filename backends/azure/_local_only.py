@@ -29,10 +29,6 @@ LOCAL_ONLY_OPTIONS: dict[str, tuple[str, str]] = {
         "how long to wait for the local scoring server to start",
         "wait on the returned poller instead: .result(timeout=SECONDS)",
     ),
-    "printer": (
-        "a callback for the local job's structured events",
-        "Azure streams the job's log text to stdout",
-    ),
 }
 
 # group.method -> (what it does locally, what to do on Azure)

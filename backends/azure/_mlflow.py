@@ -51,7 +51,9 @@ class MlflowRunReader:
             RetryPolicy(),
             BearerTokenCredentialPolicy(credential, ARM_SCOPE),
         ]
-        self._client = PipelineClient(self.base_url, policies=policies, transport=transport)
+        self._client: PipelineClient[Any, Any] = PipelineClient(
+            self.base_url, policies=policies, transport=transport
+        )
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         """``GET /api/2.0/mlflow/runs/get``: the run's info and data (tags as a list)."""

@@ -66,7 +66,7 @@ def _io_dict_types() -> tuple[type, ...]:
     from azure.ai.ml.entities._job.pipeline._io import attr_dict
 
     found: list[type] = []
-    pending = [attr_dict.InputsAttrDict, attr_dict.OutputsAttrDict]
+    pending: list[type] = [attr_dict.InputsAttrDict, attr_dict.OutputsAttrDict]
     while pending:
         cls = pending.pop()
         found.append(cls)
@@ -172,7 +172,7 @@ def _sdk_leaves_stack_settings_unconverted() -> bool:
 def _serialisable_stack_settings(job: Any) -> None:
     training = getattr(job, "training", None)
     settings = getattr(training, "stack_ensemble_settings", None)
-    if (settings is not None and hasattr(settings, "_to_rest_object")
+    if (training is not None and settings is not None and hasattr(settings, "_to_rest_object")
             and _sdk_leaves_stack_settings_unconverted()):
         training.stack_ensemble_settings = settings._to_rest_object()
 

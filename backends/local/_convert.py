@@ -7,17 +7,19 @@ warning that says it is ignored here. Nothing is dropped silently.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from automl_local.exceptions import ConfigError
+from automl_local.metrics import PYTHON_DEFAULT_PRIMARY_METRIC, normalize_metric
 from automl_local.search import canonical_algorithm
 from automl_local.settings import (
     FeaturizationSettings,
     JobSettings,
     LimitSettings,
     TrainingSettings,
-    normalize_metric,
 )
 
 __all__ = ["AZURE_ONLY_FIELDS", "job_from_settings", "settings_from_job"]
@@ -59,8 +61,13 @@ def settings_from_job(
     resolve_path: Any,
     warnings: list[str],
     seed: int = 0,
+    compute_bound: Callable[[str], tuple[int | None, str]] | None = None,
 ) -> JobSettings:
-    """Translate an azure-ai-ml ``ClassificationJob`` (from Python or ``load_job``)."""
+    """Translate an azure-ai-ml ``ClassificationJob`` (from Python or ``load_job``).
+
+    ``compute_bound`` resolves the job's ``compute`` (unknown names raise) to
+    the concurrency it allows; without it, ``compute`` is warned about as ignored.
+    """
     from azure.ai.ml.entities._job.automl.tabular.classification_job import ClassificationJob
 
     if not isinstance(job, ClassificationJob):
@@ -70,7 +77,13 @@ def settings_from_job(
             "jobs (task: classification) and pipeline jobs locally. Use --backend azure for "
             "other tasks."
         )
+    max_nodes: int | None = None
+    if compute_bound is not None and job.compute:
+        max_nodes, compute_note = compute_bound(str(job.compute))
+        warnings.append(compute_note)
     for field_name, note in AZURE_ONLY_FIELDS.items():
+        if field_name == "compute" and compute_bound is not None:
+            continue
         head, _, attr = field_name.partition(".")
         holder = job if not attr else getattr(job, head, None)
         value = getattr(holder, attr or head, None) if holder is not None else None
@@ -80,16 +93,11 @@ def settings_from_job(
             )
 
     training = job.training
-    if training is not None:
-        for flag, why in (
-            ("enable_dnn_training", "no deep-learning models are emulated"),
-            ("enable_onnx_compatible_models", "ONNX export is not emulated"),
-        ):
-            if getattr(training, flag, None):
-                raise ConfigError(
-                    f"training.{flag}: true is not supported locally ({why}); "
-                    "remove it, or run with --backend azure."
-                )
+    if training is not None and getattr(training, "enable_dnn_training", None):
+        raise ConfigError(
+                "training.enable_dnn_training: true is not supported locally (no deep-learning "
+                "models are emulated); remove it, or run with --backend azure."
+            )
     feat = job.featurization
     if feat is not None and getattr(feat, "enable_dnn_featurization", None):
         raise ConfigError(
@@ -116,6 +124,8 @@ def settings_from_job(
             max_concurrent_trials=lim.max_concurrent_trials or 1,
             max_cores_per_trial=lim.max_cores_per_trial,
         )
+    if max_nodes is not None and limits.max_concurrent_trials > max_nodes:
+        limits = dataclasses.replace(limits, max_concurrent_trials=max_nodes)
     train_settings = TrainingSettings()
     if training is not None:
         stack = training.stack_ensemble_settings
@@ -145,6 +155,7 @@ def settings_from_job(
             stack_meta_learner_train_percentage=None
             if stack is None
             else stack.stack_meta_learner_train_percentage,
+            enable_onnx_compatible_models=bool(training.enable_onnx_compatible_models),
         )
     featurization = FeaturizationSettings()
     if feat is not None:
@@ -176,13 +187,19 @@ def settings_from_job(
     n_cv = _enum_value(n_cv)
     if isinstance(n_cv, str) and n_cv.lower() == "auto":
         n_cv = "auto"
-    metric = job.primary_metric
+    metric = _enum_value(job.primary_metric)
+    training_data = _input_path(job.training_data, "training_data", base_dir, resolve_path)
+    if training_data is None:
+        raise ConfigError(
+            "training_data is missing. Give the job an mltable input "
+            "(training_data: {type: mltable, path: ./train})."
+        )
     return JobSettings(
         name=name,
         experiment_name=job.experiment_name or "Default",
         display_name=job.display_name,
         target_column_name=job.target_column_name,
-        training_data=_input_path(job.training_data, "training_data", base_dir, resolve_path),
+        training_data=training_data,
         validation_data=_input_path(
             job.validation_data, "validation_data", base_dir, resolve_path
         ),
@@ -195,7 +212,7 @@ def settings_from_job(
         else None,
         weight_column_name=job.weight_column_name,
         positive_label=job.positive_label,
-        primary_metric=normalize_metric(_enum_value(metric)) if metric else "accuracy",
+        primary_metric=normalize_metric(metric) if metric else PYTHON_DEFAULT_PRIMARY_METRIC,
         limits=limits,
         training=train_settings,
         featurization=featurization,
@@ -246,6 +263,7 @@ def job_from_settings(s: JobSettings) -> Any:
         enable_vote_ensemble=t.enable_vote_ensemble,
         enable_stack_ensemble=t.enable_stack_ensemble,
         enable_model_explainability=t.enable_model_explainability,
+        enable_onnx_compatible_models=t.enable_onnx_compatible_models,
     )
     f = s.featurization
     job.set_featurization(

@@ -32,7 +32,7 @@ def test_create_stream_show_list_download(tmp_path, tiny_job_yaml):
             "--name",
             "cli_job",
             "--stream",
-            "-w",
+            "--workspace-dir",
             ws,
         ],
         capture_output=True,
@@ -52,7 +52,7 @@ def test_create_stream_show_list_download(tmp_path, tiny_job_yaml):
             "show",
             "-n",
             "cli_job",
-            "-w",
+            "--workspace-dir",
             ws,
             "-o",
             "json",
@@ -61,10 +61,12 @@ def test_create_stream_show_list_download(tmp_path, tiny_job_yaml):
         text=True,
         timeout=120,
     )
-    summary = json.loads(show.stdout)
-    assert summary["status"] == "Completed" and summary["best_child_run_id"].startswith("cli_job_")
+    shown = json.loads(show.stdout)  # the job entity, as az ml job show prints it
+    assert (shown["name"], shown["type"], shown["status"]) == ("cli_job", "automl", "Completed")
+    assert shown["properties"]["automl_best_child_run_id"].startswith("cli_job_")
+    assert shown["outputs"]["best_model"]["type"] == "mlflow_model"
     listed = subprocess.run(
-        [sys.executable, "-m", "automl_local.cli", "job", "list", "-w", ws],
+        [sys.executable, "-m", "automl_local.cli", "job", "list", "--workspace-dir", ws],
         capture_output=True,
         text=True,
         timeout=120,
@@ -83,7 +85,7 @@ def test_create_stream_show_list_download(tmp_path, tiny_job_yaml):
             "best_model",
             "-p",
             str(tmp_path / "dl"),
-            "-w",
+            "--workspace-dir",
             ws,
         ],
         capture_output=True,
@@ -95,7 +97,8 @@ def test_create_stream_show_list_download(tmp_path, tiny_job_yaml):
 
 def test_missing_file_exits_2(tmp_path, capsys):
     code, _, err = run(
-        ["job", "create", "--file", str(tmp_path / "nope.yml"), "-w", str(tmp_path)], capsys
+        ["job", "create", "--file", str(tmp_path / "nope.yml"), "--workspace-dir", str(tmp_path)],
+        capsys,
     )
     assert code == 2
     assert "does not exist" in err and "Traceback" not in err
@@ -104,7 +107,9 @@ def test_missing_file_exits_2(tmp_path, capsys):
 def test_unknown_yaml_field_exits_2(tmp_path, tiny_job_yaml, capsys):
     bad = tmp_path / "bad.yml"
     bad.write_text(tiny_job_yaml.read_text().replace("limits:", "max_trials: 3\nlimits:"))
-    code, _, err = run(["job", "create", "--file", str(bad), "-w", str(tmp_path / "ws")], capsys)
+    code, _, err = run(
+        ["job", "create", "--file", str(bad), "--workspace-dir", str(tmp_path / "ws")], capsys
+    )
     assert code == 2 and "max_trials" in err and "Unknown field" in err
 
 
@@ -124,7 +129,7 @@ def test_bad_metric_or_algorithm_exits_2(tmp_path, tiny_job_yaml, capsys, overri
             str(tiny_job_yaml),
             "--set",
             override,
-            "-w",
+            "--workspace-dir",
             str(tmp_path / "ws"),
         ],
         capsys,
@@ -134,12 +139,23 @@ def test_bad_metric_or_algorithm_exits_2(tmp_path, tiny_job_yaml, capsys, overri
 
 def test_bad_set_syntax(tmp_path, tiny_job_yaml, capsys):
     code, _, err = run(
-        ["job", "create", "--file", str(tiny_job_yaml), "--set", "nokey", "-w", str(tmp_path)],
+        [
+            "job",
+            "create",
+            "--file",
+            str(tiny_job_yaml),
+            "--set",
+            "nokey",
+            "--workspace-dir",
+            str(tmp_path),
+        ],
         capsys,
     )
     assert code == 2 and "is not key=value" in err
 
 
 def test_unknown_job_exits_2(tmp_path, capsys):
-    code, _, err = run(["job", "show", "--name", "ghost", "-w", str(tmp_path)], capsys)
+    code, _, err = run(
+        ["job", "show", "--name", "ghost", "--workspace-dir", str(tmp_path)], capsys
+    )
     assert code == 2 and "job 'ghost' was not found" in err

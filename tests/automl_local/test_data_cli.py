@@ -22,7 +22,11 @@ def run(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     workspace = str(tmp_path / "ws")
 
     def invoke(*args: str) -> tuple[int, str, str]:
-        code = run_cli(root, ["data", *args, "--workspace", workspace])
+        # The table assertions below ask for az's -o table (the default is JSON, as az).
+        table = (
+            ["-o", "table"] if args[0] in ("create", "list", "show") and "-o" not in args else []
+        )
+        code = run_cli(root, ["data", *args, *table, "--workspace-dir", workspace])
         out, err = capsys.readouterr()
         return code, out, err
 

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from _testdata import make_frame
 
-from automl_local.engine import registered_model_name, run_job
+from automl_local.engine import run_job
 from automl_local.exceptions import BudgetError
 from automl_local.metrics import METRIC_NAMES
+from automl_local.packaging import registered_model_name
 from automl_local.settings import JobSettings, LimitSettings, TrainingSettings
 from automl_local.workspace import Workspace
 
@@ -172,9 +173,10 @@ def test_predictions_are_reproducible_with_a_seed(tmp_path):
 def test_refit_falls_back_to_the_best_single_model_when_time_runs_out():
     import time
 
-    from automl_local.engine import Candidate, _refit
+    from automl_local.engine import _refit
+    from automl_local.ensemble import Candidate
     from automl_local.featurize import Featurizer
-    from automl_local.search import SharedData
+    from automl_local.search import LocalProcessExecutor, Resources, SharedData
 
     frame = make_frame(200)
     X = frame.drop(columns="y")
@@ -194,11 +196,17 @@ def test_refit_falls_back_to_the_best_single_model_when_time_runs_out():
         ensembled_iterations=[0, 1],
     )  # fmt: skip
     now = time.monotonic()
-    data = type("D", (), {"classes": ["no", "yes"]})()
-    model, chosen = _refit(ensemble, single, shared, {"linear": featurizer}, data,
-                           soft_deadline=now, deadline=now + 60, pool_size=1)  # fmt: skip
-    assert chosen is single and model.algorithm == "LogisticRegression"
-    model, chosen = _refit(ensemble, single, shared, {"linear": featurizer}, data,
-                           soft_deadline=now + 60, deadline=now + 60, pool_size=2)  # fmt: skip
-    assert chosen is ensemble and len(model.members) == 2
-    assert set(model.predict(X.head(3))) <= {"no", "yes"}
+    executor = LocalProcessExecutor()
+    executor.share(shared)
+    try:
+        model, chosen = _refit(executor, ensemble, single, {"linear": featurizer}, ["no", "yes"],
+                               soft_deadline=now, deadline=now + 60, slots=1,
+                               resources=Resources())  # fmt: skip
+        assert chosen is single and model.algorithm == "LogisticRegression"
+        model, chosen = _refit(executor, ensemble, single, {"linear": featurizer}, ["no", "yes"],
+                               soft_deadline=now + 60, deadline=now + 60, slots=2,
+                               resources=Resources())  # fmt: skip
+        assert chosen is ensemble and len(model.members) == 2
+        assert set(model.predict(X.head(3))) <= {"no", "yes"}
+    finally:
+        executor.close()

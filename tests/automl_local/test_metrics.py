@@ -24,7 +24,8 @@ def test_binary_auc_weighted_equals_roc_auc(binary):
 
 def test_every_azure_metric_is_reported(binary):
     y, proba = binary
-    assert set(metrics.classification_metrics(y, proba)) == set(metrics.METRIC_NAMES)
+    expected = set(metrics.METRIC_NAMES) | set(metrics.BINARY_METRIC_NAMES)
+    assert set(metrics.classification_metrics(y, proba)) == expected
 
 
 def test_norm_macro_recall_is_zero_for_constant_guess():
@@ -54,3 +55,34 @@ def test_multiclass_auc_weighted_uses_class_support():
 def test_unknown_primary_metric_raises():
     with pytest.raises(KeyError):
         metrics.score("f1", np.array([0, 1]), np.array([[0.5, 0.5], [0.5, 0.5]]))
+
+
+def test_each_default_primary_metric_is_azures_default_on_its_path(tmp_path):
+    """The YAML path defaults to AUC_weighted (the schema), the Python path to accuracy."""
+    from azure.ai.ml import Input, automl, load_job
+
+    from automl_local.metrics import (
+        DEFAULT_PRIMARY_METRIC,
+        PYTHON_DEFAULT_PRIMARY_METRIC,
+        normalize_metric,
+    )
+    from automl_local.settings import JobSettings
+
+    spec = tmp_path / "job.yml"
+    spec.write_text(
+        "type: automl\ntask: classification\ntarget_column_name: y\n"
+        "training_data: {path: ./train, type: mltable}\n"
+    )
+    yaml_metric = load_job(spec).primary_metric
+    python_job = automl.classification(
+        training_data=Input(type="mltable", path="./train"), target_column_name="y"
+    )
+    assert normalize_metric(getattr(yaml_metric, "value", yaml_metric)) == DEFAULT_PRIMARY_METRIC
+    python_metric = python_job.primary_metric
+    assert (
+        normalize_metric(getattr(python_metric, "value", python_metric))
+        == PYTHON_DEFAULT_PRIMARY_METRIC
+    )
+    assert JobSettings(name="j", target_column_name="y", training_data="t").primary_metric == (
+        DEFAULT_PRIMARY_METRIC
+    )

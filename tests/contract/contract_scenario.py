@@ -90,7 +90,9 @@ def run_bank_scenario(client: Any, probe: Any, *, data_folder: Path, yaml_path: 
     probe.job_submitted(submitted, job)
     result.steps.append("job")
 
-    client.jobs.stream(result.job_name)
+    events: list[dict[str, Any]] = []
+    client.jobs.stream(result.job_name, printer=events.append)
+    assert events[-1]["event"] == "status" and events[-1]["status"] == "Completed"
     finished = client.jobs.get(result.job_name)
     assert str(getattr(finished.status, "value", finished.status)) == "Completed"
     probe.job_finished(finished)
@@ -105,6 +107,11 @@ def run_bank_scenario(client: Any, probe: Any, *, data_folder: Path, yaml_path: 
     offline = list(mlflow.pyfunc.load_model(str(best_folder)).predict(sample))
     assert len(offline) == len(sample) and set(map(str, offline)) <= {"yes", "no"}
     probe.model_downloaded(result.job_name, best_folder)
+    summary = client.jobs.summary(result.job_name)
+    assert summary["status"] == "Completed" and summary["type"] == "automl"
+    assert summary["best_child_run_id"].startswith(f"{result.job_name}_")
+    best_model = f"azureml://jobs/{result.job_name}/outputs/best_model"
+    assert summary["outputs"]["best_model"] == best_model
     result.steps.append("best_model")
 
     model = client.models.create_or_update(

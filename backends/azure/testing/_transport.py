@@ -101,8 +101,10 @@ class _Adapter(BaseAdapter):
         super().__init__()
         self._transport = transport
 
-    def send(self, request: requests.PreparedRequest, **_: Any) -> requests.Response:
-        body = request.body or b""
+    def send(  # type: ignore[override]
+        self, request: requests.PreparedRequest, **_: Any
+    ) -> requests.Response:
+        body: Any = request.body or b""
         if hasattr(body, "read"):  # streamed upload bodies (blob PUT of a file)
             body = body.read()
         if isinstance(body, str):

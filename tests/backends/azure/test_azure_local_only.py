@@ -43,11 +43,6 @@ def test_startup_timeout_is_refused_on_deployments(client: Any) -> None:
         client.online_deployments.begin_create_or_update(deployment, startup_timeout=60)
 
 
-def test_stream_printer_is_refused(client: Any) -> None:
-    with pytest.raises(ConfigError, match=r"jobs\.stream: printer=.* is local-only"):
-        client.jobs.stream("j", printer=print)
-
-
 @pytest.mark.parametrize("call", [
     lambda c: c.online_endpoints.begin_restart("ep"),
     lambda c: c.jobs.resume("j"),
