@@ -10,9 +10,10 @@ the set of deployments or their models change.
 
 Request path of ``POST /score`` (kept lean, measured in the README):
 auth against the key digests -> routing (header pin, else traffic weights)
--> content type -> body read with the size limit -> in a worker thread under
-``request_timeout_ms``: JSON decode, validation, predict, response encoding
--> log line, metrics, span. Every failure is a :class:`ScoringError` turned
+-> content type -> 429 beyond the deployment's in-flight limit -> body read
+with the size limit -> JSON decode, validation, predict, response encoding
+(on the event loop when the deployment is known to be quick, else in its
+threads under ``request_timeout_ms``) -> log line, metrics, span. Every failure is a :class:`ScoringError` turned
 into ``{"message": ..., "request_id": ...}`` here and nowhere else.
 """
 
@@ -26,9 +27,8 @@ import time
 import traceback
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -46,11 +46,18 @@ from automl_local.service._config import (
     parse_endpoint_config,
     parse_key_hashes,
 )
+from automl_local.service._deployment import (
+    Deployment,
+    limit_native_threads,
+    native_threads,
+    timed_out,
+    too_many,
+)
 from automl_local.service._errors import ModelFailure, ScoringError
 from automl_local.service._liveness import start_liveness_probe
 from automl_local.service._logging import DeploymentLog, payload_logging_enabled
 from automl_local.service._metrics import Metrics
-from automl_local.service._model import LoadedModel, load_model
+from automl_local.service._model import load_model
 from automl_local.service._predict import ScoreOutcome, score_body
 from automl_local.service._routing import DEPLOYMENT_HEADER, choose_deployment, choose_mirror
 from automl_local.service._swagger import add_swagger_ui, build_swagger
@@ -71,71 +78,6 @@ _JSON = "application/json"
 #: Requests up to this size, to deployments scoring in under INLINE_MS, run on the event loop.
 INLINE_MAX_BODY = 32 * 1024
 INLINE_MS = 5.0
-
-
-@dataclass
-class _Deployment:
-    """A deployment as this worker holds it: its model (or load error), log and threads."""
-
-    name: str
-    log: DeploymentLog
-    concurrency: int = 1
-    model: LoadedModel | None = None
-    error: str = ""
-    executor: ThreadPoolExecutor = field(init=False)
-    swagger: dict[str, dict[str, Any]] = field(default_factory=dict)
-    in_flight: int = 0  # requests of this deployment inside this worker (event-loop only)
-    native_threads: int = 1  # OpenMP/BLAS threads per scoring thread (OMP_NUM_THREADS)
-    recent_ms: float = float("inf")  # moving average of scoring times; inf until measured
-
-    def observe(self, exec_ms: float) -> None:
-        """Update the moving average that decides whether requests may run inline."""
-        if self.recent_ms == float("inf"):
-            self.recent_ms = exec_ms
-        else:
-            self.recent_ms += 0.2 * (exec_ms - self.recent_ms)
-
-    def __post_init__(self) -> None:
-        self.executor = self._new_executor()
-
-    @property
-    def pending_limit(self) -> int:
-        """Azure's rule: 2 x max_concurrent_requests_per_instance per instance, then 429."""
-        return 2 * self.concurrency
-
-    def _new_executor(self) -> ThreadPoolExecutor:
-        return ThreadPoolExecutor(
-            self.concurrency,
-            thread_name_prefix=f"score-{self.name}",
-            initializer=_limit_native_threads,
-            initargs=(self.native_threads,),
-        )
-
-    def abandon_executor(self) -> None:
-        """Swap in fresh threads after a timeout; the stuck call finishes (or not) alone.
-
-        A Python thread cannot be killed, so a timed-out predict keeps running;
-        without the swap it would hold the deployment's only slot and every
-        later request would time out behind it.
-        """
-        old, self.executor = self.executor, self._new_executor()
-        old.shutdown(wait=False, cancel_futures=False)
-
-
-def _limit_native_threads(count: int) -> None:
-    """Each scoring thread runs native code (OpenMP, BLAS) on ``count`` threads (default 1).
-
-    Why: one-row predictions are far too small to split; an OpenMP pool the
-    size of the machine only adds wake-up and spin costs. Measured on the
-    bank-marketing VotingEnsemble: its HistGradientBoosting member takes
-    ~11 ms CPU per row with the default pool and 0.7 ms on one thread.
-    Parallelism comes from ``max_concurrent_requests_per_instance`` threads
-    and ``instance_count`` workers instead. The deployment's
-    ``OMP_NUM_THREADS`` environment variable, when set, is honoured.
-    """
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=count)  # OpenMP's limit is per calling thread: this one
 
 
 @dataclass
@@ -199,31 +141,6 @@ def _too_large(limit: int, size: str) -> ScoringError:
     )
 
 
-def _timed_out(dep: _Deployment, timeout_ms: int) -> ScoringError:
-    return ScoringError(
-        408,
-        f"Scoring did not finish within request_timeout_ms={timeout_ms} of deployment "
-        f"'{dep.name}'. Send fewer rows, or raise request_settings.request_timeout_ms.",
-    )
-
-
-def _native_threads(environment: Mapping[str, str]) -> int:
-    try:
-        return max(1, int(environment.get("OMP_NUM_THREADS", "1")))
-    except ValueError:
-        return 1
-
-
-def _too_many(dep: _Deployment) -> ScoringError:
-    return ScoringError(
-        429,
-        f"Too many pending requests: deployment '{dep.name}' already has {dep.in_flight} "
-        f"requests in flight on this instance, the most Azure allows (2 x "
-        f"max_concurrent_requests_per_instance={dep.concurrency}). Retry with backoff, or raise "
-        "request_settings.max_concurrent_requests_per_instance or instance_count.",
-    )
-
-
 async def _read_body(request: Request, declared: str | None, limit: int) -> bytes:
     """The body, refused with 413 as soon as it is known to exceed ``limit``."""
     if declared is not None:
@@ -271,7 +188,7 @@ class ScoringRuntime:
         self._last_config = config
         self.metrics = Metrics(config.name, self.endpoint_dir / METRICS_SUBDIR)
         self.tracer, self.exporter = make_tracer(config.name, tracer_provider)
-        self.deployments: dict[str, _Deployment] = {}
+        self.deployments: dict[str, Deployment] = {}
         self._late_logs: dict[str, DeploymentLog] = {}
         for name, settings in config.deployments.items():
             self.deployments[name] = self._load(config.name, settings)
@@ -286,13 +203,13 @@ class ScoringRuntime:
             self._late_logs[name] = DeploymentLog(path)
         return self._late_logs[name]
 
-    def _load(self, endpoint: str, settings: DeploymentConfig) -> _Deployment:
+    def _load(self, endpoint: str, settings: DeploymentConfig) -> Deployment:
         log = DeploymentLog(deployment_dir(self.endpoint_dir, settings.name) / "deployment.log")
-        dep = _Deployment(
+        dep = Deployment(
             settings.name,
             log,
             settings.max_concurrent_requests_per_instance,
-            native_threads=_native_threads(settings.environment_variables),
+            native_threads=native_threads(settings.environment_variables),
         )
         log.line(
             f"loading model {settings.model_label} from {settings.model_dir} "
@@ -329,7 +246,7 @@ class ScoringRuntime:
 
     def mark_ready(self) -> None:
         """In the event loop's thread, just before serving: one native thread there too."""
-        _limit_native_threads(1)  # inline requests run here (see ``run``)
+        limit_native_threads(1)  # inline requests run here (see ``run``)
         for dep in self.deployments.values():
             if dep.model is not None:
                 dep.log.line(f"ready: worker serving deployment '{dep.name}'")
@@ -358,7 +275,7 @@ class ScoringRuntime:
         except (FileNotFoundError, ConfigError):
             return ()
 
-    def deployment(self, name: str) -> _Deployment:
+    def deployment(self, name: str) -> Deployment:
         dep = self.deployments.get(name)
         if dep is None:
             raise ScoringError(
@@ -374,7 +291,7 @@ class ScoringRuntime:
             )
         return dep
 
-    async def run(self, dep: _Deployment, body: bytes, timeout_ms: int) -> ScoreOutcome:
+    async def run(self, dep: Deployment, body: bytes, timeout_ms: int) -> ScoreOutcome:
         """``score_body`` inline when it is known to be quick, else in the deployment's threads.
 
         Why inline: handing a one-row request to a thread and back costs two
@@ -391,7 +308,7 @@ class ScoringRuntime:
             outcome = score_body(body, model)
             dep.observe(outcome.exec_ms)
             if outcome.exec_ms > timeout_ms:
-                raise _timed_out(dep, timeout_ms)
+                raise timed_out(dep, timeout_ms)
             return outcome
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(dep.executor, score_body, body, model)
@@ -400,7 +317,7 @@ class ScoringRuntime:
         except TimeoutError:
             dep.abandon_executor()
             dep.observe(float(timeout_ms))
-            raise _timed_out(dep, timeout_ms) from None
+            raise timed_out(dep, timeout_ms) from None
         dep.observe(outcome.exec_ms)
         return outcome
 
@@ -445,7 +362,7 @@ class ScoringRuntime:
         dep = self.deployment(call.name)
         _check_content_type(headers.get("content-type"))
         if dep.in_flight >= dep.pending_limit:
-            raise _too_many(dep)
+            raise too_many(dep)
         dep.in_flight += 1
         try:
             call.body = await _read_body(
