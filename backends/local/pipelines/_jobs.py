@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from automl_local.backends.local._studio import studio_services
 from automl_local.backends.local.pipelines._spec import (
     pipeline_job_dict,
     prepare_pipeline,
@@ -180,7 +181,7 @@ def pipeline_entity(client: Any, record: dict[str, Any]) -> Any:
         props[f"automl_local.{key}"] = str(value)
     job.properties = props
     job._creation_context = SystemData(created_at=_when(record.get("created_at")))
-    job._studio_url = client.workspace.job_dir(name).as_uri()
+    job.services = studio_services(name)
     return job
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from automl_local.detached import RUNNER_LOG, DetachedRun
-from automl_local.pipelines import PipelineRunner, parse_pipeline, run_command_node
+from automl_local.pipelines import PipelineRunner, node_run_id, parse_pipeline, run_command_node
 
 __all__ = ["PipelineJobRun", "main"]
 
@@ -46,7 +46,7 @@ def _resolver(client: object, base_dir: Path) -> Callable[[str], str]:
 
 
 class PipelineJobRun(DetachedRun):
-    """One pipeline job: its nodes run by the engine's DAG runner, AutoML nodes as jobs."""
+    """One pipeline job (or command job: one node), run by the engine's DAG runner."""
 
     log_file = RUNNER_LOG
     what = "pipeline"
@@ -62,6 +62,8 @@ class PipelineJobRun(DetachedRun):
         client = LocalClient(ws)
         base_dir = Path(self.record.get("base_dir") or ws.root)
         spec = parse_pipeline(json.loads((self.job_dir / SPEC_FILE).read_text()))
+        # a standalone command job is a one-node run; its node runs under the job's name
+        standalone = self.record.get("type") == "command"
         runner = PipelineRunner(
             ws, self.name, spec,
             {"command": run_command_node, "automl": AutoMLNodeExecutor(client)},
@@ -69,6 +71,7 @@ class PipelineJobRun(DetachedRun):
             emit=self.emit, should_stop=self.cancel.is_set, max_parallel=MAX_PARALLEL_NODES,
             env={"AUTOML_LOCAL_WORKSPACE": str(ws.root), "AUTOML_BACKEND": "local",
                  "MLFLOW_TRACKING_URI": ws.tracking_uri},
+            base_dir=base_dir, run_id_of=(lambda job, _node: job) if standalone else node_run_id,
         )  # fmt: skip
         status, error = runner.run()
         for node_name, node in spec.nodes.items():
