@@ -151,6 +151,9 @@ def prepare_pipeline(
     """Snapshot code, absolutise paths, check AutoML nodes; return (dict, spec, warnings)."""
     data = copy.deepcopy(data)
     warnings: list[str] = []
+    for node_name, body in (data.get("jobs") or {}).items():
+        if isinstance(body, dict) and isinstance(body.get("component"), str):
+            body["component"] = _registered_component(client, node_name, body["component"])
     parse_pipeline(data)  # structure first: the clearest errors come from here
     compute = (data.get("settings") or {}).get("default_compute")
     if compute:
@@ -168,8 +171,6 @@ def prepare_pipeline(
         if body.get("type") == "automl":
             _check_automl_node(client, node_name, body, base_dir, warnings)
             continue
-        if isinstance(body.get("component"), str):
-            body["component"] = _registered_component(client, node_name, body["component"])
         component = body.get("component") or {}
         _check_environment(client, node_name, body, component, base_dir)
         code = component.get("code")
