@@ -99,11 +99,13 @@ def start_pipeline(
     display_name: str | None = None,
     origin: dict[str, Any] | None = None,
     as_entity: bool = True,
+    kind: str = "pipeline",
 ) -> Any:
     """Store a prepared pipeline dict as a new job and start its runner process.
 
     Returns the ``PipelineJob`` entity, or with ``as_entity=False`` the job
     record (the control plane answers with it, without loading azure-ai-ml).
+    ``kind="command"`` is a standalone command job (a one-node run).
     """
     from automl_local.backends.local._names import check_job_name, generate_job_name
 
@@ -114,7 +116,7 @@ def start_pipeline(
     (job_dir / SPEC_FILE).write_text(json.dumps(data, indent=2, default=str))
     now = time.time()
     record = {
-        "name": name, "type": "pipeline", "status": "NotStarted",
+        "name": name, "type": kind, "status": "NotStarted",
         "experiment_name": experiment_name or data.get("experiment_name") or "Default",
         "display_name": display_name or data.get("display_name") or name,
         "description": description or data.get("description"),
