@@ -137,7 +137,7 @@ def submit_command_job(
     warnings = [w.replace("settings.default_compute: ", "compute: ") for w in warnings]
     job_dir = client.workspace.job_dir(name)
     job_dir.mkdir(parents=True, exist_ok=True)
-    stored = json.loads(json.dumps(entity._to_dict(), default=str))
+    stored = _absolute(json.loads(json.dumps(entity._to_dict(), default=str)), base_dir)
     (job_dir / COMMAND_FILE).write_text(json.dumps(stored, indent=2))
     record = start_pipeline(
         client, data, name=name, base_dir=base_dir, warnings=[*warnings, *_warnings(entity)],
@@ -146,6 +146,26 @@ def submit_command_job(
         kind="command", as_entity=False,
     )  # fmt: skip
     return command_entity(client, record)
+
+
+def _local(path: Any, base_dir: Path) -> Any:
+    """``azureml:./x`` / ``./x`` -> an absolute path (azure-ai-ml reloads neither form)."""
+    if not isinstance(path, str):
+        return path
+    text = path.removeprefix("azureml:") if path.startswith("azureml:.") else path
+    if text.startswith(("./", "../")) or text in (".", ".."):
+        return str((base_dir / text).resolve())
+    return path
+
+
+def _absolute(stored: dict[str, Any], base_dir: Path) -> dict[str, Any]:
+    """The submitted job with its local paths absolute, so ``jobs.get`` can reload it."""
+    if stored.get("code"):
+        stored["code"] = _local(stored["code"], base_dir)
+    for given in (stored.get("inputs") or {}).values():
+        if isinstance(given, dict) and "path" in given:
+            given["path"] = _local(given["path"], base_dir)
+    return stored
 
 
 def command_entity(client: Any, record: dict[str, Any]) -> Any:
