@@ -176,6 +176,13 @@ def to_jsonable(entity: Any) -> Any:
     """An azure-ai-ml entity (or anything) as plain JSON data."""
     if entity is None or isinstance(entity, str | int | float | bool):
         return entity
+    if hasattr(entity, "_to_job") and hasattr(entity, "status"):
+        # a Command node (what azure-ai-ml returns for a command job; a dict subclass):
+        # `az ml job show` prints its job form (name, status, services...), not the node form
+        try:
+            return to_jsonable(entity._to_job())
+        except Exception:
+            pass
     if isinstance(entity, dict):
         return {str(k): to_jsonable(v) for k, v in entity.items()}
     if isinstance(entity, list | tuple):

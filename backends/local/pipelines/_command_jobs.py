@@ -8,7 +8,8 @@ snapshotted, data paths checked, compute and environment resolved), and run by
 the detached pipeline runner (record ``type: command``), whose node runs under
 the job's own name. What differs from a pipeline is what the user sees:
 
-* ``jobs.get`` returns a ``CommandJob`` (status, ``services["Studio"]``);
+* ``jobs.get`` returns what azure-ai-ml returns for a command job, a ``Command``
+  (the ``Job`` subclass ``command(...)`` builds), with status and ``services["Studio"]``;
 * ``jobs.stream`` prints the command's own log (``user_logs/std_log.txt``)
   as it is written, as Azure streams a command job;
 * the job is an MLflow run whose id is the job name (``MLFLOW_RUN_ID`` is set
@@ -169,10 +170,11 @@ def _absolute(stored: dict[str, Any], base_dir: Path) -> dict[str, Any]:
 
 
 def command_entity(client: Any, record: dict[str, Any]) -> Any:
-    """The ``CommandJob`` of a stored command job, with its status and Studio link."""
+    """The stored command job as azure-ai-ml's ``jobs.get`` gives it (a ``Command``), with its
+    status and Studio link."""
     import yaml
-    from azure.ai.ml import Output, load_job
-    from azure.ai.ml.entities import CommandJob, SystemData
+    from azure.ai.ml import load_job
+    from azure.ai.ml.entities import Command, SystemData
 
     name = record["name"]
     if record.get("status") not in TERMINAL:
@@ -181,18 +183,15 @@ def command_entity(client: Any, record: dict[str, Any]) -> Any:
     stored = json.loads((job_dir / COMMAND_FILE).read_text())
     loaded = load_job(io.StringIO(yaml.safe_dump(stored)),
                       relative_origin=str(record.get("base_dir") or "."))  # fmt: skip
-    job: Any = loaded if isinstance(loaded, CommandJob) else loaded._to_job()
+    job: Any = loaded if isinstance(loaded, Command) else loaded._to_node()
     job.name = name
     job._status = record.get("status")
     job.experiment_name = record.get("experiment_name")
     job.display_name = record.get("display_name")
     job.description = record.get("description")
     job.tags = dict(record.get("tags") or {})
-    job.outputs = {
-        out: Output(type=(spec or {}).get("type", "uri_folder"),
-                    path=f"azureml://jobs/{name}/outputs/{out}")
-        for out, spec in (stored.get("outputs") or {}).items()
-    }  # fmt: skip
+    for out in stored.get("outputs") or {}:
+        job.outputs[out].path = f"azureml://jobs/{name}/outputs/{out}"
     props = {"automl_local.log": str(command_log_path(client, name))}
     if record.get("error"):
         props["error"] = str(record["error"])

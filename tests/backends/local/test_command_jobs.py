@@ -80,11 +80,12 @@ def test_yaml_command_job_runs_streams_and_downloads(
     ml: Any, job_yaml: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from azure.ai.ml import load_job
-    from azure.ai.ml.entities import CommandJob
+    from azure.ai.ml.entities import Command
     from mlflow.tracking import MlflowClient
 
     job = ml.create_or_update(load_job(str(job_yaml)))
-    assert isinstance(job, CommandJob) and job.services["Studio"].endpoint == job.studio_url
+    # what azure-ai-ml returns for a command job: a Command (a Job), with its Studio link
+    assert isinstance(job, Command) and job.services["Studio"].endpoint == job.studio_url
     ml.jobs.stream(job.name)
     out = capsys.readouterr().out
     assert "trained on 2 rows" in out and "Status: Completed" in out
