@@ -93,16 +93,11 @@ def settings_from_job(
             )
 
     training = job.training
-    if training is not None:
-        for flag, why in (
-            ("enable_dnn_training", "no deep-learning models are emulated"),
-            ("enable_onnx_compatible_models", "ONNX export is not emulated"),
-        ):
-            if getattr(training, flag, None):
-                raise ConfigError(
-                    f"training.{flag}: true is not supported locally ({why}); "
-                    "remove it, or run with --backend azure."
-                )
+    if training is not None and getattr(training, "enable_dnn_training", None):
+        raise ConfigError(
+                "training.enable_dnn_training: true is not supported locally (no deep-learning "
+                "models are emulated); remove it, or run with --backend azure."
+            )
     feat = job.featurization
     if feat is not None and getattr(feat, "enable_dnn_featurization", None):
         raise ConfigError(
@@ -160,6 +155,7 @@ def settings_from_job(
             stack_meta_learner_train_percentage=None
             if stack is None
             else stack.stack_meta_learner_train_percentage,
+            enable_onnx_compatible_models=bool(training.enable_onnx_compatible_models),
         )
     featurization = FeaturizationSettings()
     if feat is not None:
@@ -267,6 +263,7 @@ def job_from_settings(s: JobSettings) -> Any:
         enable_vote_ensemble=t.enable_vote_ensemble,
         enable_stack_ensemble=t.enable_stack_ensemble,
         enable_model_explainability=t.enable_model_explainability,
+        enable_onnx_compatible_models=t.enable_onnx_compatible_models,
     )
     f = s.featurization
     job.set_featurization(

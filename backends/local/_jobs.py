@@ -447,6 +447,9 @@ def _print_event(event: dict[str, Any]) -> None:
             f"best {event.get('best', float('nan')):.4f}",
             flush=True,
         )
+    elif kind == "featurization":  # what the search left out, and why (e.g. no ONNX converter)
+        for algorithm, why in (event.get("skipped_algorithms") or {}).items():
+            print(f"skipped {algorithm}: {why}", flush=True)
     elif kind == "status":
         print(
             f"Status: {event['status']}" + (f" ({event['error']})" if event.get("error") else ""),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import time
 from collections.abc import Iterator
@@ -44,10 +45,13 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("AUTOML_LOCAL_SERVER_AUTOSTART", "0")
         publish_job(ml, job.name, "kit-pipeline")
+        # Fire times at half past "now" (UTC): the last missed one was 30 min ago and the next
+        # is 30 min away, so no on-time run can race the missed-run check below.
+        start = dt.datetime.now(dt.UTC) - dt.timedelta(hours=3, minutes=30)
         schedule = JobSchedule(
             name="hourly", create_job=load(path),
             trigger=RecurrenceTrigger(frequency="hour", interval=1,
-                                      start_time="2024-01-01T00:00:00"),
+                                      start_time=start.strftime("%Y-%m-%dT%H:%M:%S")),
         )  # fmt: skip
         ml.schedules.begin_create_or_update(schedule).result()
     ml.workspace.catalogue.update("schedule", "hourly", {"anchor": time.time() - 3 * 3600})
