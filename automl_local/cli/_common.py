@@ -283,7 +283,15 @@ def load_yaml_entity(
             source=str(path), params_override=[{k: v} for k, v in (overrides or {}).items()]
         )
     except Exception as exc:  # marshmallow, azure ValidationException, YAML errors
-        message = re.split(r"\n\s*Visit this link", str(exc))[0]
+        text = str(exc)
+        # a broken file the spec points at (a conda file): its own error, naming the line
+        broken = re.search(r"Error while parsing yaml file: (?P<path>[^\s\\]+)", text)
+        if broken:
+            rest = re.sub(r"(?:\\+n|\\+\"|\\+'|\s)+", " ", text[broken.end():])
+            why = re.match(r"\s*(?P<why>.*?line \d+, column \d+)", rest)
+            detail = why["why"].replace('"', "") if why else "see the file"
+            raise ConfigError(f"{file}: {broken['path']} is not valid YAML: {detail}") from None
+        message = re.split(r"\n\s*Visit this link", text)[0]
         message = " ".join(message.split())
         raise ConfigError(f"{file}: {message}") from None
 

@@ -37,7 +37,7 @@ from automl_local.backends.local.pipelines._jobs import (
 )
 from automl_local.backends.local.pipelines._spec import prepare_pipeline
 
-from automl_local.exceptions import AlreadyExistsError, ConfigError, JobFailedError
+from automl_local.exceptions import AlreadyExistsError, AutoMLError, ConfigError, JobFailedError
 
 __all__ = [
     "COMMAND_FILE",
@@ -134,7 +134,10 @@ def submit_command_job(
         "settings": {"force_rerun": True, **({"default_compute": target} if target else {})},
         "jobs": {NODE: body},
     }  # fmt: skip
-    data, _, warnings = prepare_pipeline(client, data, base_dir)
+    try:
+        data, _, warnings = prepare_pipeline(client, data, base_dir)
+    except AutoMLError as exc:  # said of the job, not of its one node
+        raise type(exc)(str(exc).replace(f"node {NODE!r} ", "")) from None
     warnings = [w.replace("settings.default_compute: ", "compute: ") for w in warnings]
     job_dir = client.workspace.job_dir(name)
     job_dir.mkdir(parents=True, exist_ok=True)

@@ -180,7 +180,7 @@ def test_unknown_compute_and_environment_are_azure_not_found(ml: Any) -> None:
     with pytest.raises(ResourceNotFoundError, match=r"compute 'gpu'.*computes here: cpu-cluster"):
         ml.jobs.create_or_update(command(command="true", environment="AzureML-x:1",
                                          compute="gpu"))  # fmt: skip
-    with pytest.raises(ResourceNotFoundError, match=r"environment.*my-env"):
+    with pytest.raises(ResourceNotFoundError, match=r"^environment: environment my-env:1 was not"):
         ml.jobs.create_or_update(command(command="true", environment="azureml:my-env:1"))
     assert list(ml.jobs.list()) == []  # nothing was left behind
 
@@ -217,3 +217,19 @@ def test_cli_create_show_list_download_cancel(
     code, out, err = run("job", "create", "--file", str(bad), "--stream")
     assert code == 2
     assert "missing.py" in err and "Traceback" not in err
+
+
+def test_cli_broken_conda_file_names_the_line(
+    ml: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "conda.yml").write_text("dependencies:\n  - numpy\n   - pip:\n  - x\n")
+    (tmp_path / "job.yml").write_text(
+        "type: command\ncommand: echo hi\nenvironment:\n  image: python:3.11\n"
+        "  conda_file: ./conda.yml\n"
+    )
+    code = run_cli(cli, ["job", "create", "--file", str(tmp_path / "job.yml"),
+                         "--workspace-dir", str(ml.workspace.root)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "conda.yml is not valid YAML" in err and "line 3, column" in err
+    assert len(err.strip().splitlines()) == 1
