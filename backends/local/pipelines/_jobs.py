@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from automl_local.backends.local._studio import studio_services
+from automl_local.backends.local._studio import studio_services, studio_url
 from automl_local.backends.local.pipelines._spec import (
     pipeline_job_dict,
     prepare_pipeline,
@@ -265,7 +265,7 @@ def stream_pipeline(
     """Follow a pipeline run until it ends; raise :class:`JobFailedError` unless it completed."""
     ws = client.workspace
     record = live_record(client, name)
-    print(f"RunId: {name}\nWeb View: {ws.job_dir(name).as_uri()}\n", flush=True)
+    print(f"RunId: {name}\nWeb View: {studio_url(name)}\n", flush=True)
     path = ws.job_dir(name) / EVENTS_FILE
     offset = 0
     while True:

@@ -24,10 +24,12 @@ import argparse, os, pathlib
 import mlflow
 p = argparse.ArgumentParser()
 p.add_argument("--data"); p.add_argument("--folder"); p.add_argument("--n", type=int)
+p.add_argument("--table")
 p.add_argument("--out")
 a = p.parse_args()
 rows = pathlib.Path(a.data).read_text().splitlines()
 names = sorted(os.listdir(a.folder))
+assert pathlib.Path(a.table, "MLTable").is_file()
 text = f"{len(rows) * a.n} {names} {os.environ['GREETING']}"
 pathlib.Path(a.out, "summary.txt").write_text(text)
 mlflow.log_metric("rows", len(rows))
@@ -39,10 +41,11 @@ type: command
 code: ./src
 command: >-
   python train.py --data ${{inputs.data}} --folder ${{inputs.folder}} --n ${{inputs.n}}
-  --out ${{outputs.result}}
+  --table ${{inputs.table}} --out ${{outputs.result}}
 inputs:
   data: {type: uri_file, path: ./data/rows.txt}
   folder: {type: uri_folder, path: ./data}
+  table: {type: mltable, path: ./data}
   n: 3
 outputs:
   result: {type: uri_folder}
@@ -72,6 +75,7 @@ def job_yaml(tmp_path: Path) -> Path:
     (folder / "data").mkdir()
     (folder / "src" / "train.py").write_text(TRAIN)
     (folder / "data" / "rows.txt").write_text("a\nb\n")
+    (folder / "data" / "MLTable").write_text("paths:\n  - file: ./rows.txt\n")
     (folder / "job.yml").write_text(JOB_YAML)
     return folder / "job.yml"
 
@@ -98,7 +102,7 @@ def test_yaml_command_job_runs_streams_and_downloads(
     assert any("cpu-cluster (amlcompute" in w for w in summary["warnings"])
     ml.jobs.download(job.name, output_name="result", download_path=tmp_path / "dl")
     text = (tmp_path / "dl" / "named-outputs" / "result" / "summary.txt").read_text()
-    assert text == "6 ['rows.txt'] hello"
+    assert text == "6 ['MLTable', 'rows.txt'] hello"
     ml.jobs.download(job.name, all=True, download_path=tmp_path / "all")
     log = tmp_path / "all" / "artifacts" / "user_logs" / "std_log.txt"
     assert "trained on" in log.read_text()
