@@ -237,3 +237,27 @@ def test_cli_broken_conda_file_names_the_line(
     assert code == 2 and "Traceback" not in err
     assert "conda.yml is not valid YAML" in err and "line 3, column" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_command_job_entity_runs_in_its_built_environment(
+    ml: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from azure.ai.ml import Input
+    from azure.ai.ml.entities import CommandJob, Environment
+
+    (tmp_path / "conda.yml").write_text("dependencies:\n  - pip\n  - pip:\n    - inflection\n")
+    (tmp_path / "words.txt").write_text("device_type")
+    job = CommandJob(
+        command="python -c \"import inflection,sys; print(inflection.camelize("
+                "open(sys.argv[1]).read()))\" ${{inputs.words}}",
+        inputs={"words": Input(type="uri_file", path=str(tmp_path / "words.txt"))},
+        environment=Environment(image="python:3.11", conda_file=str(tmp_path / "conda.yml")),
+        experiment_name="entity-exp", display_name="camel",
+    )  # fmt: skip
+    returned = ml.jobs.create_or_update(job)
+    ml.jobs.stream(returned.name)
+    out = capsys.readouterr().out
+    assert "DeviceType" in out and "[environment]" in out
+    got = ml.jobs.get(returned.name)
+    assert (got.status, got.experiment_name, got.display_name) == ("Completed", "entity-exp",
+                                                                   "camel")  # fmt: skip
