@@ -390,9 +390,15 @@ class LocalJobOperations:
                 shutil.copy2(job_dir / f, dst / f)
 
     def validate(self, job: Any, *, raise_on_failure: bool = False, **kwargs: Any) -> Any:
+        from azure.ai.ml.entities import Command, CommandJob
         from azure.ai.ml.entities._validation import ValidationResultBuilder
 
         try:
+            if isinstance(job, Command | CommandJob):
+                from automl_local.backends.local.pipelines import validate_command_job
+
+                validate_command_job(self._client, job)
+                return ValidationResultBuilder.success()
             settings = settings_from_job(
                 job,
                 name=job.name or "validation",

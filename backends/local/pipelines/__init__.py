@@ -30,6 +30,7 @@ from automl_local.backends.local.pipelines._command_jobs import (
     command_log_path,
     stream_command_job,
     submit_command_job,
+    validate_command_job,
 )
 from automl_local.backends.local.pipelines._control_plane import (
     AUTOSTART_ENV,
@@ -147,4 +148,5 @@ __all__ = [
     "submit_pipeline",
     "to_zone",
     "upcoming",
+    "validate_command_job",
 ]

@@ -46,6 +46,7 @@ __all__ = [
     "command_log_path",
     "stream_command_job",
     "submit_command_job",
+    "validate_command_job",
 ]
 
 NODE = "command"  # the one node of a command job's run
@@ -120,17 +121,37 @@ def submit_command_job(
             "new one."
         )
     base_dir = yaml_folder(job)
+    experiment = experiment_name or entity.experiment_name or "Default"
+    all_tags = {str(k): str(v) for k, v in {**(entity.tags or {}), **(tags or {})}.items()}
+    data, warnings = _prepared(client, job, entity, base_dir, compute=compute, name=name,
+                               experiment=experiment, tags=all_tags)  # fmt: skip
+    job_dir = client.workspace.job_dir(name)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    stored = _absolute(json.loads(json.dumps(entity._to_dict(), default=str)), base_dir)
+    (job_dir / COMMAND_FILE).write_text(json.dumps(stored, indent=2))
+    record = start_pipeline(
+        client, data, name=name, base_dir=base_dir, warnings=warnings,
+        experiment_name=experiment, tags=all_tags,
+        description=description or entity.description, display_name=entity.display_name,
+        kind="command", as_entity=False,
+    )  # fmt: skip
+    return command_entity(client, record)
+
+
+def _prepared(
+    client: Any, job: Any, entity: Any, base_dir: Path, *, compute: str | None, name: str,
+    experiment: str, tags: dict[str, str],
+) -> tuple[dict[str, Any], list[str]]:
+    """The job as a prepared one-node pipeline dict, and its submission warnings."""
     body = _node_body(job)
     target = compute or body.pop("compute", None) or entity.compute
     body.pop("compute", None)
     outputs = {k: {"type": (v or {}).get("type", "uri_folder")}
                for k, v in (body.get("outputs") or {}).items()}  # fmt: skip
     body["outputs"] = {k: f"${{{{parent.outputs.{k}}}}}" for k in outputs}
-    experiment = experiment_name or entity.experiment_name or "Default"
-    all_tags = {str(k): str(v) for k, v in {**(entity.tags or {}), **(tags or {})}.items()}
     data = {
         "type": "pipeline", "experiment_name": experiment,
-        "display_name": entity.display_name or name, "tags": all_tags, "outputs": outputs,
+        "display_name": entity.display_name or name, "tags": tags, "outputs": outputs,
         "settings": {"force_rerun": True, **({"default_compute": target} if target else {})},
         "jobs": {NODE: body},
     }  # fmt: skip
@@ -139,17 +160,17 @@ def submit_command_job(
     except AutoMLError as exc:  # said of the job, not of its one node
         raise type(exc)(str(exc).replace(f"node {NODE!r} ", "")) from None
     warnings = [w.replace("settings.default_compute: ", "compute: ") for w in warnings]
-    job_dir = client.workspace.job_dir(name)
-    job_dir.mkdir(parents=True, exist_ok=True)
-    stored = _absolute(json.loads(json.dumps(entity._to_dict(), default=str)), base_dir)
-    (job_dir / COMMAND_FILE).write_text(json.dumps(stored, indent=2))
-    record = start_pipeline(
-        client, data, name=name, base_dir=base_dir, warnings=[*warnings, *_warnings(entity)],
-        experiment_name=experiment, tags=all_tags,
-        description=description or entity.description, display_name=entity.display_name,
-        kind="command", as_entity=False,
-    )  # fmt: skip
-    return command_entity(client, record)
+    return data, [*warnings, *_warnings(entity)]
+
+
+def validate_command_job(client: Any, job: Any) -> list[str]:
+    """``jobs.validate`` of a command job: every check of a submission; its warnings."""
+    from automl_local.backends.local._jobs import yaml_folder
+
+    entity = _command_job(job)
+    _, warnings = _prepared(client, job, entity, yaml_folder(job), compute=None,
+                            name=entity.name or "validation", experiment="Default", tags={})
+    return warnings
 
 
 def _local(path: Any, base_dir: Path) -> Any:

@@ -186,6 +186,9 @@ def test_unknown_compute_and_environment_are_azure_not_found(ml: Any) -> None:
                                          compute="gpu"))  # fmt: skip
     with pytest.raises(ResourceNotFoundError, match=r"^environment: environment my-env:1 was not"):
         ml.jobs.create_or_update(command(command="true", environment="azureml:my-env:1"))
+    result = ml.jobs.validate(command(command="true", environment="azureml:my-env:1"))
+    assert not result.passed and "my-env" in str(result.error_messages)
+    assert ml.jobs.validate(command(command="true", environment="AzureML-x:1")).passed
     assert list(ml.jobs.list()) == []  # nothing was left behind
 
 
