@@ -176,6 +176,13 @@ def to_jsonable(entity: Any) -> Any:
     """An azure-ai-ml entity (or anything) as plain JSON data."""
     if entity is None or isinstance(entity, str | int | float | bool):
         return entity
+    if hasattr(entity, "_to_job") and hasattr(entity, "status"):
+        # a Command node (what azure-ai-ml returns for a command job; a dict subclass):
+        # `az ml job show` prints its job form (name, status, services...), not the node form
+        try:
+            return to_jsonable(entity._to_job())
+        except Exception:
+            pass
     if isinstance(entity, dict):
         return {str(k): to_jsonable(v) for k, v in entity.items()}
     if isinstance(entity, list | tuple):
@@ -276,7 +283,15 @@ def load_yaml_entity(
             source=str(path), params_override=[{k: v} for k, v in (overrides or {}).items()]
         )
     except Exception as exc:  # marshmallow, azure ValidationException, YAML errors
-        message = re.split(r"\n\s*Visit this link", str(exc))[0]
+        text = str(exc)
+        # a broken file the spec points at (a conda file): its own error, naming the line
+        broken = re.search(r"Error while parsing yaml file: (?P<path>[^\s\\]+)", text)
+        if broken:
+            rest = re.sub(r"(?:\\+n|\\+\"|\\+'|\s)+", " ", text[broken.end():])
+            why = re.match(r"\s*(?P<why>.*?line \d+, column \d+)", rest)
+            detail = why["why"].replace('"', "") if why else "see the file"
+            raise ConfigError(f"{file}: {broken['path']} is not valid YAML: {detail}") from None
+        message = re.split(r"\n\s*Visit this link", text)[0]
         message = " ".join(message.split())
         raise ConfigError(f"{file}: {message}") from None
 

@@ -34,7 +34,9 @@ def _load(file: str, overrides: dict[str, Any]) -> Any:
 
 
 @job.command("create")
-@click.option("--file", "-f", "file", required=True, help="Job YAML (type: automl or pipeline).")
+@click.option(
+    "--file", "-f", "file", required=True, help="Job YAML (type: automl, command or pipeline)."
+)
 @click.option(
     "--name", "-n", default=None, help="Job name (default: generated, or from the YAML)."
 )
@@ -94,7 +96,7 @@ def _after_submit(ml: Any, returned: Any, stream: bool, output: str) -> None:
 
 
 def _stream(ml: Any, name: str, output: str) -> None:
-    if ml.jobs.get(name).type == "pipeline":
+    if ml.jobs.get(name).type in ("pipeline", "command"):  # their own log / node lines
         ml.jobs.stream(name)
         return
     # A stream is for people unless the script asked for JSON lines with an explicit -o json.
@@ -144,6 +146,9 @@ def show(name: str, output: str) -> None:
         "best_score",
         "error",
         "registered_model",
+        "outputs",
+        "log",
+        "studio_url",
     ):
         if summary.get(key) not in (None, "", {}):
             click.echo(f"{key:<18} {summary[key]}")

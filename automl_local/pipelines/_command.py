@@ -4,19 +4,22 @@ What Azure does on compute, done here on this machine: the code snapshot is
 copied into the node's run folder and the command runs there in a shell,
 with ``${{inputs.x}}`` / ``${{outputs.y}}`` replaced by local paths (or
 literal values), stdout and stderr in ``user_logs/std_log.txt``. The node's
-``environment`` is recorded but not built: the command runs with this
-Python environment first on ``PATH``, so ``python script.py`` finds the
-packages automl-local runs with.
+``environment`` is built first, in this process, with its progress in that
+log (:func:`automl_local.environments.resolve_environment`: a cached virtual
+environment per content hash; curated ``AzureML-*`` names and no environment
+run in automl-local's own): the command runs with that environment's ``bin``
+first on ``PATH``, so ``python script.py`` is its interpreter. A standalone
+command job runs through this same function (a one-node run).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import sys
 import time
 from pathlib import Path
 
+from automl_local.environments import PythonEnv, resolve_environment
 from automl_local.pipelines._bindings import render_command
 from automl_local.pipelines._context import NodeContext, NodeFailed
 from automl_local.processes import spawn_detached, terminate
@@ -44,6 +47,14 @@ def _prepare_outputs(ctx: NodeContext) -> dict[str, str]:
     return paths
 
 
+def _environment(ctx: NodeContext) -> PythonEnv:
+    """The node's environment, built now (or reused) with its progress in the node's log."""
+    source = ctx.node.environment_source
+    if ctx.workspace is None:
+        raise NodeFailed("no workspace was given to build its environment in (a bug).")
+    return resolve_environment(source, ctx.workspace, log=ctx.log, base_dir=ctx.base_dir)
+
+
 def run_command_node(ctx: NodeContext) -> dict[str, str]:
     """Run the node's command; return its output paths, or raise :class:`NodeFailed`."""
     node = ctx.node
@@ -65,17 +76,16 @@ def run_command_node(ctx: NodeContext) -> dict[str, str]:
     outputs = _prepare_outputs(ctx)
     values = {name: (None if r is None else r.text) for name, r in ctx.inputs.items()}
     command = render_command(node.command, values, outputs, f"node {node.name!r}")
+    ctx.log_path.parent.mkdir(parents=True, exist_ok=True)
+    ctx.log(f"[automl-local] node {node.name} (run {ctx.run_id})")
+    python = _environment(ctx)
     env = dict(os.environ)
     env.update(ctx.env)
     env.update(node.environment_variables)
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env = python.environ(base=env)
     env["PYTHONUNBUFFERED"] = "1"
-    ctx.log_path.parent.mkdir(parents=True, exist_ok=True)
-    header = (
-        f"[automl-local] node {node.name} (run {ctx.run_id})\n"
-        f"[automl-local] environment {node.environment or '(none)'}: not built; runs in "
-        f"{sys.executable}\n[automl-local] cwd {code_dir}\n[automl-local] $ {command}\n"
-    )
+    header = f"[automl-local] python {python.python}\n[automl-local] cwd {code_dir}\n" \
+             f"[automl-local] $ {command}\n"  # fmt: skip
     # its own session: a cancel stops the command's children too
     proc = spawn_detached([*_shell(), command], log_path=ctx.log_path, cwd=code_dir, env=env,
                           banner=header)  # fmt: skip

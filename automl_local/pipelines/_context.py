@@ -15,6 +15,7 @@ from typing import Any
 
 from automl_local.exceptions import AutoMLError
 from automl_local.pipelines._spec import NodeSpec
+from automl_local.workspace import Workspace
 
 __all__ = ["NodeContext", "NodeExecutor", "NodeFailed", "ResolvedInput"]
 
@@ -50,6 +51,10 @@ class NodeContext:
     env: dict[str, str]
     should_stop: Callable[[], bool]
     on_start: Callable[[int | None, str | None], None] = field(default=lambda pid, child: None)
+    #: where registered environments are read and built ones cached (None: not built)
+    workspace: Workspace | None = None
+    #: the folder relative environment files are read from (the YAML's folder)
+    base_dir: Path | None = None
 
     def started(self, pid: int | None = None, child_job: str | None = None) -> None:
         """Tell the runner the process id / child job, so a cancel can reach them."""

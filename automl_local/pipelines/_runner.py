@@ -55,7 +55,10 @@ class PipelineRunner:
 
     ``executors`` maps a node type to the callable that runs it;
     ``resolve_data`` turns a data path from the spec (relative, a data asset
-    reference) into a local path or URL; ``emit`` receives events.
+    reference) into a local path or URL; ``emit`` receives events;
+    ``base_dir`` is where relative environment files are read from;
+    ``run_id_of(pipeline, node)`` names each node's run (a standalone
+    command job is a one-node run whose node runs under the job's own name).
     """
 
     def __init__(
@@ -70,6 +73,8 @@ class PipelineRunner:
         should_stop: Callable[[], bool] = lambda: False,
         max_parallel: int = 2,
         env: dict[str, str] | None = None,
+        base_dir: Path | None = None,
+        run_id_of: Callable[[str, str], str] = node_run_id,
     ) -> None:
         self.ws = workspace
         self.name = name
@@ -80,6 +85,7 @@ class PipelineRunner:
         self.should_stop = should_stop
         self.max_parallel = max(1, max_parallel)
         self.env = dict(env or {})
+        self.base_dir = base_dir
         self._lock = threading.Lock()
         self._failed = threading.Event()
         self._digests: dict[str, str] = {}
@@ -89,7 +95,7 @@ class PipelineRunner:
                 "type": s.type,
                 "display_name": s.display_name or n,
                 "status": "NotStarted",
-                "run_id": node_run_id(name, n),
+                "run_id": run_id_of(name, n),
                 "environment": s.environment,
             }
             for n, s in spec.nodes.items()
@@ -203,6 +209,8 @@ class PipelineRunner:
                 },
                 should_stop=self._stop_requested,
                 on_start=lambda pid, child: self._set(name, pid=pid, child_job=child),
+                workspace=self.ws,
+                base_dir=self.base_dir,
             )
             executor = self.executors.get(spec.type)
             if executor is None:

@@ -98,6 +98,8 @@ class NodeSpec:
     command: str | None = None
     code: str | None = None
     environment: str | None = None
+    #: the environment as given (inline dict, ``azureml:name:version``, curated name...)
+    environment_source: Any = None
     environment_variables: dict[str, str] = field(default_factory=dict)
     is_deterministic: bool = True
     timeout_seconds: float | None = None
@@ -258,11 +260,11 @@ def _node(name: str, body: Any) -> NodeSpec:
 
 def _command_node(name: str, body: dict[str, Any]) -> NodeSpec:
     component = body.get("component")
-    if isinstance(component, str):
+    if isinstance(component, str):  # the backend inlines registered components before this
         raise ConfigError(
-            f"node {name!r} uses the registered component {component!r}; the local backend has "
-            "no component registry. Point `component:` at the component YAML "
-            "(component: file:./component.yml) or define it inline."
+            f"node {name!r} uses the registered component {component!r}, which was not "
+            "resolved. Submit the pipeline through the client (it resolves azureml:name:version "
+            "and name@latest), or define the component inline."
         )
     component = dict(component or {})
     command = component.get("command") or body.get("command")
@@ -312,7 +314,7 @@ def _command_node(name: str, body: dict[str, Any]) -> NodeSpec:
         "type": "command",
         "command": command,
         "code": component.get("code"),
-        "environment": _env_label(environment),
+        "environment": environment,
         "environment_variables": env_vars,
         "inputs": {k: {"type": v.type, "optional": v.optional} for k, v in inputs.items()},
         "outputs": {k: v.type for k, v in outputs.items()},
@@ -326,6 +328,7 @@ def _command_node(name: str, body: dict[str, Any]) -> NodeSpec:
         command=str(command),
         code=component.get("code"),
         environment=_env_label(environment),
+        environment_source=environment,
         environment_variables=env_vars,
         is_deterministic=_flag(component.get("is_deterministic", True)),
         timeout_seconds=float(timeout) if timeout else None,

@@ -66,13 +66,13 @@ class AzureJobOperations(GuardedGroup):
                          **kwargs: Any) -> Job:
         """Submit ``job`` (``JobOperations.create_or_update``), uploading local data as MLTable.
 
-        AutoML and pipeline jobs alike: the caller's entity is not changed.
+        AutoML, command and pipeline jobs alike: the caller's entity is not changed.
         """
         refuse_local_only("jobs.create_or_update", kwargs)
         job = copy_entity(job)
         with tempfile.TemporaryDirectory(prefix="automl-azure-") as scratch:
-            prepare_job(job, default_compute=self._client.default_compute, scratch=Path(scratch),
-                        fill_compute=compute is None)
+            job = prepare_job(job, default_compute=self._client.default_compute,
+                              scratch=Path(scratch), fill_compute=compute is None)
             return self._ops.create_or_update(
                 job, description=description, compute=compute, tags=tags,
                 experiment_name=experiment_name, skip_validation=skip_validation, **kwargs,

@@ -21,6 +21,9 @@ ARM ids):
 * **AutoML node data**: azure-ai-ml 1.35 sends an AutoML node's own data
   ``Input`` as the text of a Python dict; it becomes a pipeline input
   (``<node>_training_data``...) that the node binds to, Azure's sample form.
+* **command jobs**: a ``Command`` node becomes its ``CommandJob``, and its local
+  ``code`` folder and input paths start at the YAML's folder (azure-ai-ml
+  uploads both);
 * **settings**: azure-ai-ml 1.35 cannot serialise a standalone job's
   ``StackEnsembleSettings``; the REST object is put in its place.
 """
@@ -255,4 +258,39 @@ def prepare_job(job: Job, *, default_compute: str | None, scratch: Path,
     elif getattr(job, "type", None) == "automl":
         _serialisable_stack_settings(job)
         _automl_inputs_to_mltable(job, base, scratch)
+    elif getattr(job, "type", None) == "command":
+        job = _command_paths_from_spec_folder(job, base)
     return job
+
+
+def _command_paths_from_spec_folder(job: Any, base: Path) -> Any:
+    """The command job with its local ``code`` and input paths starting at the YAML's folder.
+
+    Rewritten on its ``CommandJob`` form, then sent as the ``Command`` node
+    azure-ai-ml 1.35 submits (its ``create_or_update`` refuses a ``CommandJob``
+    with "Non supported job type"); azure-ai-ml uploads the code folder and
+    the local inputs as for any job. ``_to_node`` keeps the environment only on
+    the node's component and drops the name and experiment: they are put back.
+    """
+    from azure.ai.ml import Input
+    from azure.ai.ml.entities import CommandJob
+
+    if not isinstance(job, CommandJob):
+        job = job._to_job()
+    code = job.code
+    if isinstance(code, str):
+        text = code.removeprefix("azureml:") if code.startswith("azureml:.") else code
+        local = _local_source(text, base)
+        if local is not None:
+            job.code = str(local)
+    for value in (job.inputs or {}).values():
+        if isinstance(value, Input) and value.path:
+            text = str(value.path)
+            text = text.removeprefix("azureml:") if text.startswith("azureml:.") else text
+            local = _local_source(text, base)
+            if local is not None:
+                value.path = str(local)
+    node = job._to_node()
+    node.name, node.experiment_name, node.environment = (
+        job.name, job.experiment_name, job.environment)
+    return node

@@ -41,7 +41,7 @@ RUNNER = "automl_local.runner"  # the AutoML job process (python -m)
 
 
 class LocalJobOperations:
-    """Create, follow, cancel and download AutoML (and pipeline) jobs."""
+    """Create, follow, cancel and download AutoML, pipeline and command jobs."""
 
     def __init__(self, client: Any) -> None:
         self._client = client
@@ -59,12 +59,19 @@ class LocalJobOperations:
         skip_validation: bool = False,
         **kwargs: Any,
     ) -> Any:
-        from azure.ai.ml.entities import PipelineJob
+        from azure.ai.ml.entities import Command, CommandJob, PipelineJob
 
         if isinstance(job, PipelineJob):
             from automl_local.backends.local.pipelines import submit_pipeline
 
             return submit_pipeline(self._client, job, experiment_name=experiment_name, tags=tags)
+        if isinstance(job, CommandJob | Command):
+            from automl_local.backends.local.pipelines import submit_command_job
+
+            return submit_command_job(
+                self._client, job, experiment_name=experiment_name, tags=tags,
+                description=description, compute=compute,
+            )  # fmt: skip
         if experiment_name:
             job.experiment_name = experiment_name
         if description:
@@ -189,6 +196,10 @@ class LocalJobOperations:
             from automl_local.backends.local.pipelines import pipeline_entity
 
             return pipeline_entity(self._client, record)
+        if record.get("type") == "command":
+            from automl_local.backends.local.pipelines import command_entity
+
+            return command_entity(self._client, record)
         record["status"] = self._live_status(record)
         return self._entity(record)
 
@@ -236,6 +247,10 @@ class LocalJobOperations:
         if out["type"] == "automl":
             out.update(self.result(name) or {})
             out["outputs"] = {"best_model": f"azureml://jobs/{name}/outputs/best_model"}
+        elif out["type"] == "command":
+            out["outputs"] = {k: f"azureml://jobs/{name}/outputs/{k}" for k in entity.outputs}
+            out["log"] = (entity.properties or {}).get("automl_local.log")
+        out["studio_url"] = entity.studio_url
         return out
 
     def result(self, name: str) -> dict[str, Any] | None:
@@ -272,6 +287,10 @@ class LocalJobOperations:
             from automl_local.backends.local.pipelines import stream_pipeline
 
             return stream_pipeline(self._client, name, printer=printer)
+        if record.get("type") == "command":
+            from automl_local.backends.local.pipelines import stream_command_job
+
+            return stream_command_job(self._client, name)
         show = printer or _print_event
         print(f"RunId: {name}\nWeb View: {studio_url(name)}\n", flush=True)
         for event in self.events(name):
@@ -287,7 +306,7 @@ class LocalJobOperations:
     def begin_cancel(self, name: str, **kwargs: Any) -> LocalPoller[None]:
         def cancel() -> None:
             record = self._record(name)
-            if record.get("type") == "pipeline":
+            if record.get("type") in ("pipeline", "command"):
                 from automl_local.backends.local.pipelines import cancel_pipeline
 
                 return cancel_pipeline(self._client, name)
@@ -308,7 +327,7 @@ class LocalJobOperations:
 
     def output_path(self, name: str, output_name: str = BEST_MODEL) -> Path:
         record = self._record(name)
-        if record.get("type") == "pipeline":
+        if record.get("type") in ("pipeline", "command"):
             from automl_local.backends.local.pipelines import pipeline_output_path
 
             return pipeline_output_path(self._client, name, output_name)
@@ -332,33 +351,54 @@ class LocalJobOperations:
         output_name: str | None = None,
         all: bool = False,
     ) -> None:
-        """Azure's layout: ``named-outputs/<output>/`` and ``artifacts/``."""
+        """Azure's layout: ``named-outputs/<output>/`` and ``artifacts/`` (a command job's
+        ``artifacts/user_logs/std_log.txt``)."""
         target = Path(download_path)
-        if output_name or all:
-            src = self.output_path(name, output_name or BEST_MODEL)
-            dst = target / "named-outputs" / (output_name or BEST_MODEL)
+        record = self._record(name)
+        kind = record.get("type")
+        if all:
+            wanted = sorted(record.get("outputs") or {}) if kind != "automl" else [BEST_MODEL]
+        else:
+            wanted = [output_name] if output_name else []
+        for output in wanted:
+            src = self.output_path(name, output)
+            dst = target / "named-outputs" / output
             if dst.exists():
                 shutil.rmtree(dst)
             shutil.copytree(src, dst)
-        if not output_name or all:
-            self._record(name)
-            job_dir = self._ws.job_dir(name)
-            dst = target / "artifacts" / "outputs"
-            dst.mkdir(parents=True, exist_ok=True)
-            for f in (
-                "guardrails.json",
-                "featurization_summary.json",
-                "leaderboard.json",
-                "result.json",
-                "feature_importance.json",
-            ):
-                if (job_dir / f).exists():
-                    shutil.copy2(job_dir / f, dst / f)
+        if output_name and not all:
+            return
+        job_dir = self._ws.job_dir(name)
+        if kind == "command":
+            from automl_local.backends.local.pipelines import command_log_path
+
+            log = command_log_path(self._client, name)
+            if log.exists():
+                (target / "artifacts" / "user_logs").mkdir(parents=True, exist_ok=True)
+                shutil.copy2(log, target / "artifacts" / "user_logs" / log.name)
+            return
+        dst = target / "artifacts" / "outputs"
+        dst.mkdir(parents=True, exist_ok=True)
+        for f in (
+            "guardrails.json",
+            "featurization_summary.json",
+            "leaderboard.json",
+            "result.json",
+            "feature_importance.json",
+        ):
+            if (job_dir / f).exists():
+                shutil.copy2(job_dir / f, dst / f)
 
     def validate(self, job: Any, *, raise_on_failure: bool = False, **kwargs: Any) -> Any:
+        from azure.ai.ml.entities import Command, CommandJob
         from azure.ai.ml.entities._validation import ValidationResultBuilder
 
         try:
+            if isinstance(job, Command | CommandJob):
+                from automl_local.backends.local.pipelines import validate_command_job
+
+                validate_command_job(self._client, job)
+                return ValidationResultBuilder.success()
             settings = settings_from_job(
                 job,
                 name=job.name or "validation",

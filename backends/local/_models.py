@@ -12,7 +12,8 @@ deleted. Each version is recorded twice:
   model's ``properties`` as ``mlflow.version``).
 
 Sources: a local folder or file, ``azureml://jobs/<job>/outputs/best_model``
-(the AutoML job's best model), ``azureml://jobs/<run>/outputs/artifacts/paths/<p>``
+(the AutoML job's best model), ``azureml://jobs/<job>/outputs/<name>`` (a
+command or pipeline job's named output, e.g. an ``mlflow_model`` output), ``azureml://jobs/<run>/outputs/artifacts/paths/<p>``
 and ``runs:/<run>/<p>`` / ``models:/<name>/<version>`` (MLflow artifacts).
 """
 
@@ -325,6 +326,10 @@ class LocalModelOperations:
             if rest.startswith("artifacts/"):
                 with self._mlflow_download(run_id=job, artifact_path=artifact, what=path) as local:
                     yield local, job
+                return
+            record = self._ws.catalogue.get("job", job) or {}
+            if record.get("type") in ("command", "pipeline"):  # a named output of the job
+                yield self._client.jobs.output_path(job, rest), job
                 return
             best_form = rest in _BEST_MODEL_OUTPUTS
             missing = f"best model at {best}" if best_form else f"output {rest!r}"

@@ -93,7 +93,7 @@ def test_unbound_component_input_is_named(
     folder: Path = env["folder"]
     (folder / "component.yml").write_text(
         "name: needs_raw\ntype: command\ninputs:\n  raw:\n    type: uri_file\n"
-        "command: cat ${{inputs.raw}}\nenvironment: azureml:env@latest\n"
+        "command: cat ${{inputs.raw}}\nenvironment: azureml:AzureML-sklearn-1.5:1\n"
     )
     (folder / "missing.yml").write_text(
         "type: pipeline\njobs:\n  a:\n    type: command\n    component: file:./component.yml\n"

@@ -27,7 +27,7 @@ def _node(command: str, declared_in: dict[str, str], declared_out: dict[str, str
         "type": "command",
         "component": {
             "command": command,
-            "environment": "azureml:env@latest",
+            "environment": "azureml:AzureML-sklearn-1.5:1",  # curated: this interpreter
             "inputs": {k: {"type": t} for k, t in declared_in.items()},
             "outputs": {k: {"type": t} for k, t in declared_out.items()},
             "type": "command",
@@ -98,7 +98,7 @@ def test_runs_in_order_and_reuses_unchanged_steps(ws: Workspace, files: tuple[Pa
     lines = Path(first.nodes["report"]["outputs"]["lines"])
     assert lines.read_text().strip() == "4"  # a, b, helper, tag=one
     log = Path(first.nodes["prep"]["log"]).read_text()
-    assert "ws=set-by-runner" in log and "environment azureml:env@latest: not built" in log
+    assert "ws=set-by-runner" in log and "curated Azure environment" in log
     assert first.nodes["prep"]["started_at"] <= first.nodes["report"]["started_at"]
 
     second = run(ws, "p2", two_nodes(raw, code))

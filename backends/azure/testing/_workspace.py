@@ -214,8 +214,10 @@ class FakeAzureML:
              version: str | None, endpoint: str) -> FakeResponse:
         existed = key in self.resources
         sent = request.json() or {}
-        is_pipeline = kind == "jobs" and sent.get("properties", {}).get("jobType") == "Pipeline"
-        stem = "job_pipeline" if is_pipeline else _COLLECTIONS[kind]
+        job_type = sent.get("properties", {}).get("jobType") if kind == "jobs" else None
+        is_pipeline = job_type == "Pipeline"
+        stem = {"Pipeline": "job_pipeline", "Command": "job_command"}.get(str(job_type),
+                                                                           _COLLECTIONS[kind])
         server = self.fixture(stem, name=name, endpoint=endpoint, version=version or "")
         body = _deep_merge(_deep_merge(server.get("defaults", {}), sent),
                            server.get("created", {}))
@@ -224,7 +226,7 @@ class FakeAzureML:
         self.resources[key] = _deep_merge(body, server.get("stored", {}))
         if is_pipeline:
             self.pipelines.add_children(name, sent["properties"])
-        elif kind == "jobs":
+        elif kind == "jobs" and job_type == "AutoML":
             self._train(name)
         if kind == "onlineEndpoints" and name not in self.keys:
             self.keys[name] = self.fixture("endpoint_keys", endpoint=name)

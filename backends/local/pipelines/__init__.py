@@ -15,6 +15,7 @@ tests) imports from here only. Modules:
 
 * ``_spec``: entities -> the engine's pipeline dict (code snapshotted, paths checked);
 * ``_jobs``: pipeline jobs (submit, status, stream, cancel, outputs);
+* ``_command_jobs``: standalone command jobs, run as one-node pipeline runs;
 * ``_runner``: the detached pipeline job process; ``_automl_node``: its AutoML nodes;
 * ``_published``: batch endpoints / deployments for pipelines, parameters, invocation;
 * ``_schedules`` and ``_triggers``: ``JobSchedule`` storage, firing, cron/recurrence maths;
@@ -24,6 +25,13 @@ tests) imports from here only. Modules:
 
 from __future__ import annotations
 
+from automl_local.backends.local.pipelines._command_jobs import (
+    command_entity,
+    command_log_path,
+    stream_command_job,
+    submit_command_job,
+    validate_command_job,
+)
 from automl_local.backends.local.pipelines._control_plane import (
     AUTOSTART_ENV,
     KEY_SLOTS,
@@ -100,6 +108,8 @@ __all__ = [
     "TriggerPlan",
     "cancel_pipeline",
     "coerce_parameters",
+    "command_entity",
+    "command_log_path",
     "control_plane_dir",
     "describe_published",
     "ensure_server",
@@ -132,8 +142,11 @@ __all__ = [
     "start_pipeline",
     "start_server",
     "stop_server",
+    "stream_command_job",
     "stream_pipeline",
+    "submit_command_job",
     "submit_pipeline",
     "to_zone",
     "upcoming",
+    "validate_command_job",
 ]

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from automl_local.backends.local._studio import studio_services, studio_url
 from automl_local.backends.local.pipelines._spec import (
     pipeline_job_dict,
     prepare_pipeline,
@@ -98,11 +99,13 @@ def start_pipeline(
     display_name: str | None = None,
     origin: dict[str, Any] | None = None,
     as_entity: bool = True,
+    kind: str = "pipeline",
 ) -> Any:
     """Store a prepared pipeline dict as a new job and start its runner process.
 
     Returns the ``PipelineJob`` entity, or with ``as_entity=False`` the job
     record (the control plane answers with it, without loading azure-ai-ml).
+    ``kind="command"`` is a standalone command job (a one-node run).
     """
     from automl_local.backends.local._names import check_job_name, generate_job_name
 
@@ -113,7 +116,7 @@ def start_pipeline(
     (job_dir / SPEC_FILE).write_text(json.dumps(data, indent=2, default=str))
     now = time.time()
     record = {
-        "name": name, "type": "pipeline", "status": "NotStarted",
+        "name": name, "type": kind, "status": "NotStarted",
         "experiment_name": experiment_name or data.get("experiment_name") or "Default",
         "display_name": display_name or data.get("display_name") or name,
         "description": description or data.get("description"),
@@ -180,7 +183,7 @@ def pipeline_entity(client: Any, record: dict[str, Any]) -> Any:
         props[f"automl_local.{key}"] = str(value)
     job.properties = props
     job._creation_context = SystemData(created_at=_when(record.get("created_at")))
-    job._studio_url = client.workspace.job_dir(name).as_uri()
+    job.services = studio_services(name)
     return job
 
 
@@ -262,7 +265,7 @@ def stream_pipeline(
     """Follow a pipeline run until it ends; raise :class:`JobFailedError` unless it completed."""
     ws = client.workspace
     record = live_record(client, name)
-    print(f"RunId: {name}\nWeb View: {ws.job_dir(name).as_uri()}\n", flush=True)
+    print(f"RunId: {name}\nWeb View: {studio_url(name)}\n", flush=True)
     path = ws.job_dir(name) / EVENTS_FILE
     offset = 0
     while True:

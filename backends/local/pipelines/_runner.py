@@ -23,7 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from automl_local.detached import RUNNER_LOG, DetachedRun
-from automl_local.pipelines import PipelineRunner, parse_pipeline, run_command_node
+from automl_local.pipelines import PipelineRunner, node_run_id, parse_pipeline, run_command_node
+from automl_local.tracking import Tracker
 
 __all__ = ["PipelineJobRun", "main"]
 
@@ -46,7 +47,7 @@ def _resolver(client: object, base_dir: Path) -> Callable[[str], str]:
 
 
 class PipelineJobRun(DetachedRun):
-    """One pipeline job: its nodes run by the engine's DAG runner, AutoML nodes as jobs."""
+    """One pipeline job (or command job: one node), run by the engine's DAG runner."""
 
     log_file = RUNNER_LOG
     what = "pipeline"
@@ -62,21 +63,44 @@ class PipelineJobRun(DetachedRun):
         client = LocalClient(ws)
         base_dir = Path(self.record.get("base_dir") or ws.root)
         spec = parse_pipeline(json.loads((self.job_dir / SPEC_FILE).read_text()))
+        # a standalone command job is a one-node run; its node runs under the job's name,
+        # which is also its MLflow run (MLFLOW_RUN_ID: the script's mlflow.log_* land there)
+        standalone = self.record.get("type") == "command"
+        env = {"AUTOML_LOCAL_WORKSPACE": str(ws.root), "AUTOML_BACKEND": "local",
+               "MLFLOW_TRACKING_URI": ws.tracking_uri}  # fmt: skip
+        tracker = self._start_run(env) if standalone else None
         runner = PipelineRunner(
             ws, self.name, spec,
             {"command": run_command_node, "automl": AutoMLNodeExecutor(client)},
             resolve_data=_resolver(client, base_dir),
             emit=self.emit, should_stop=self.cancel.is_set, max_parallel=MAX_PARALLEL_NODES,
-            env={"AUTOML_LOCAL_WORKSPACE": str(ws.root), "AUTOML_BACKEND": "local",
-                 "MLFLOW_TRACKING_URI": ws.tracking_uri},
+            env=env,
+            base_dir=base_dir, run_id_of=(lambda job, _node: job) if standalone else node_run_id,
         )  # fmt: skip
         status, error = runner.run()
+        if tracker is not None:
+            tracker.end(self.name, "Canceled" if self.cancel.is_set() else status, quiet=True)
+            tracker.close(quiet=True)
         for node_name, node in spec.nodes.items():
             produced = runner.nodes[node_name].get("outputs") or {}
             for out in node.outputs.values():
                 if out.pipeline_output and out.name in produced:
                     outputs[out.pipeline_output] = produced[out.name]
         return status, error
+
+
+    def _start_run(self, env: dict[str, str]) -> Tracker:
+        """The command job's MLflow run (id = job name), tagged as the job is."""
+        ws = self.workspace
+        tracker = Tracker(ws.tracking_uri, ws.artifact_root,
+                          str(self.record.get("experiment_name") or "Default"))  # fmt: skip
+        tags = {**(self.record.get("tags") or {}),
+                "mlflow.runName": str(self.record.get("display_name") or self.name)}  # fmt: skip
+        tracker.start_parent(self.name, tags, {})
+        tracker.flush()
+        env["MLFLOW_RUN_ID"] = tracker.run_ids[self.name]
+        env["MLFLOW_EXPERIMENT_NAME"] = tracker.experiment_name
+        return tracker
 
 
 def main(argv: list[str] | None = None) -> int:

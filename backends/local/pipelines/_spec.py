@@ -13,14 +13,23 @@ Preparing it for a run does what Azure does at submission:
   are resolved when the node runs, so a schedule picks up new versions;
 * every AutoML node goes through the same checks as a standalone AutoML job
   (``settings_from_job``), minus the data, which does not exist yet;
-* Azure-only settings (``default_compute``, node ``compute``) are noted as
-  warnings.
+* registered components (``azureml:name:version``, ``name@latest``) are
+  inlined from the workspace's component store (their stored code is
+  snapshotted like any other); an unknown one fails with Azure's not-found
+  error naming what exists;
+* ``settings.default_compute`` and node ``compute`` must name a compute
+  target of the workspace (or serverless), as on Azure; everything runs on
+  this machine, which the job's warnings say;
+* every command node's environment is read now (a broken conda file, an
+  unknown registered environment fail at submission); it is built when the
+  node runs.
 """
 
 from __future__ import annotations
 
 import copy
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -142,13 +151,13 @@ def prepare_pipeline(
     """Snapshot code, absolutise paths, check AutoML nodes; return (dict, spec, warnings)."""
     data = copy.deepcopy(data)
     warnings: list[str] = []
+    for node_name, body in (data.get("jobs") or {}).items():
+        if isinstance(body, dict) and isinstance(body.get("component"), str):
+            body["component"] = _registered_component(client, node_name, body["component"])
     parse_pipeline(data)  # structure first: the clearest errors come from here
     compute = (data.get("settings") or {}).get("default_compute")
     if compute:
-        warnings.append(
-            f"settings.default_compute={compute} is Azure-only and ignored locally "
-            "(runs on this machine)."
-        )
+        warnings.append(f"settings.default_compute: {_compute_note(client, str(compute))}")
     for name, value in (data.get("inputs") or {}).items():
         if isinstance(value, dict) and value.get("path") is not None:
             value["path"] = local_input_path(
@@ -157,13 +166,13 @@ def prepare_pipeline(
     store = client.workspace.root / "snapshots"
     for node_name, body in (data.get("jobs") or {}).items():
         if body.get("compute"):
-            warnings.append(
-                f"jobs.{node_name}.compute={body['compute']} is Azure-only and ignored locally."
-            )
+            note = _compute_note(client, str(body["compute"]))
+            warnings.append(f"jobs.{node_name}.compute: {note}")
         if body.get("type") == "automl":
             _check_automl_node(client, node_name, body, base_dir, warnings)
             continue
         component = body.get("component") or {}
+        _check_environment(client, node_name, body, component, base_dir)
         code = component.get("code")
         if code:
             source = Path(str(code).removeprefix("file:"))
@@ -180,6 +189,51 @@ def prepare_pipeline(
                 where = f"node {node_name!r} input {key!r}"
                 given["path"] = local_input_path(client, str(given["path"]), base_dir, where)
     return data, parse_pipeline(data), warnings
+
+
+def _compute_note(client: Any, ref: str) -> str:
+    """What a named compute means here; Azure's not-found error for an unknown one."""
+    from automl_local.backends.local._compute import compute_bound
+
+    return compute_bound(client, ref)[1]
+
+
+def _registered_component(client: Any, node: str, ref: str) -> dict[str, Any]:
+    """A registered command component, inlined as ``_to_dict`` gives it (code made absolute)."""
+    from automl_local.backends.local._components import resolve_component
+
+    entity = resolve_component(client, ref)
+    try:
+        body: dict[str, Any] = json.loads(json.dumps(entity._to_dict(), default=str))
+    except Exception as exc:
+        raise _read_error(f"node {node!r}: component {ref!r}", exc) from None
+    if body.get("type") not in (None, "command"):
+        raise ConfigError(
+            f"node {node!r}: component {ref!r} is a {body.get('type')} component; the local "
+            "backend runs command components."
+        )
+    code = body.get("code")
+    if isinstance(code, str) and code:
+        code = code.removeprefix("file:").removeprefix("azureml:")
+        path = Path(code)
+        body["code"] = str(path if path.is_absolute() else Path(entity.base_path) / path)
+    return body
+
+
+def _check_environment(
+    client: Any, node: str, body: dict[str, Any], component: dict[str, Any], base_dir: Path
+) -> None:
+    """Read the node's environment now, so a broken or unknown one fails at submission."""
+    from automl_local.backends.local._errors import as_resource_not_found
+
+    from automl_local.environments import environment_spec
+
+    env = body.get("environment") or component.get("environment")
+    try:
+        with as_resource_not_found():
+            environment_spec(env, workspace=client.workspace, base_dir=base_dir)
+    except AutoMLError as exc:
+        raise type(exc)(f"node {node!r} environment: {exc}") from None
 
 
 def local_input_path(client: Any, path: str, base_dir: Path, where: str) -> str:
@@ -219,6 +273,7 @@ def _check_automl_node(
 ) -> None:
     """What ``jobs.create_or_update`` checks for an AutoML job, before any data exists."""
     import yaml
+    from automl_local.backends.local._compute import compute_bound
     from automl_local.backends.local._convert import settings_from_job
     from azure.ai.ml import load_job
 
@@ -241,6 +296,7 @@ def _check_automl_node(
         settings_from_job(
             job, name=name, base_dir=base_dir, resolve_path=lambda p, _b: p,
             warnings=node_warnings,
+            compute_bound=lambda ref: compute_bound(client, ref),
         )  # fmt: skip
     except ConfigError as exc:
         raise ConfigError(f"automl node {name!r}: {exc}") from None

@@ -28,7 +28,7 @@ outputs:
   report:
     type: uri_file
 settings:
-  default_compute: azureml:cpu-cluster
+  default_compute: serverless
 jobs:
   prep:
     type: command

@@ -2,8 +2,8 @@
 
 Written as the notebook is (workspaces.get -> MLflow tracking URI, compute.get with
 the ResourceNotFoundError fallback, the Studio link, MLflow's best child run and its
-``outputs`` artifacts); only the client construction differs. The command-job part of
-the notebook waits for command jobs (issue 8, item 2).
+``outputs`` artifacts, then a ``command`` job training from its ``code`` folder); only
+the client construction differs.
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ import os
 from pathlib import Path
 
 import mlflow
+import numpy as np
+import pandas as pd
 import pytest
-from azure.ai.ml import Input, automl
+from azure.ai.ml import Input, Output, automl, command
 from azure.ai.ml.entities import AmlCompute
 from azure.core.exceptions import ResourceNotFoundError
 from mlflow.tracking import MlflowClient
@@ -99,3 +101,44 @@ def test_notebook_flow(
     assert (Path(local_path) / "mlflow-model" / "MLmodel").exists()
     experiments = [e.name for e in mlflow_client.search_experiments()]
     assert "dpv2-classifier-experiment" in experiments
+
+    # the notebook's command job: train from a script in the job's code folder
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "train.py").write_text(TRAIN_SCRIPT)
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60)})
+    frame["y"] = (frame["a"] + frame["b"] > 0).astype(int)
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    command_job = command(
+        code="./src",  # relative to the notebook's folder, as in the notebook
+        command="python train.py --data ${{inputs.data}} --model ${{outputs.model}}",
+        inputs={"data": Input(type="uri_file", path="./train.csv")},
+        outputs={"model": Output(type="uri_folder")},
+        environment="AzureML-sklearn-1.0-ubuntu20.04-py38-cpu@latest",
+        compute=cpu_compute_target,
+        experiment_name="dpv2-command-experiment",
+        display_name="train-from-code",
+    )
+    returned_command = ml_client.create_or_update(command_job)
+    assert returned_command.services["Studio"].endpoint.endswith(f"#/runs/{returned_command.name}")
+    ml_client.jobs.stream(returned_command.name)
+    finished = ml_client.jobs.get(returned_command.name)
+    assert finished.status == "Completed" and finished.display_name == "train-from-code"
+    ml_client.jobs.download(returned_command.name, output_name="model", download_path=tmp_path)
+    assert float((tmp_path / "named-outputs" / "model" / "accuracy.txt").read_text()) > 0.8
+
+
+TRAIN_SCRIPT = """\
+import argparse, pathlib
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+p = argparse.ArgumentParser()
+p.add_argument("--data"); p.add_argument("--model")
+args = p.parse_args()
+frame = pd.read_csv(args.data)
+model = LogisticRegression().fit(frame[["a", "b"]], frame["y"])
+accuracy = model.score(frame[["a", "b"]], frame["y"])
+pathlib.Path(args.model, "accuracy.txt").write_text(str(accuracy))
+print("accuracy", accuracy)
+"""

@@ -54,9 +54,9 @@ def test_yaml_pipeline_runs_streams_and_lists_its_nodes(
     assert report.read_text().strip() == "5"  # a, b, c, tag=first, helper line
     ml.jobs.download(job.name, output_name="report", download_path=tmp_path / "dl")
     assert (tmp_path / "dl" / "named-outputs" / "report" / "lines").read_text().strip() == "5"
-    # the node saw the runner's environment; the environment spec was only noted
+    # the node saw the runner's environment; the curated environment is this interpreter
     log = Path(children[1].properties["automl_local.log"]).read_text()
-    assert "env=local" in log and "not built" in log
+    assert "env=local" in log and "curated Azure environment" in log
     # the pipeline is listed; its nodes are not top-level jobs
     assert [j.name for j in ml.jobs.list()] == [job.name]
     record = ml.workspace.catalogue.get("job", job.name)
@@ -113,11 +113,14 @@ def test_a_failing_node_is_named_with_its_log_tail(ml: Any, tmp_path: Path) -> N
 
 def test_dsl_pipeline_runs(ml: Any, tmp_path: Path) -> None:
     from azure.ai.ml import Input, Output, command, dsl
+    from azure.ai.ml.entities import AmlCompute
+
+    ml.begin_create_or_update(AmlCompute(name="cpu", max_instances=1)).result()  # as on Azure
 
     (tmp_path / "in.txt").write_text("x\ny\n")
     shout = command(
         command="tr a-z A-Z < ${{inputs.text}} > ${{outputs.loud}}/out.txt",
-        environment="azureml:env@latest",
+        environment="azureml:AzureML-sklearn-1.5:1",
         inputs={"text": Input(type="uri_file")},
         outputs={"loud": Output(type="uri_folder")},
     )
@@ -184,7 +187,7 @@ def test_missing_required_input_and_unknown_node_type(ml: Any, tmp_path: Path) -
     write_two_node_pipeline(folder)
     (folder / "component.yml").write_text(
         "name: needs_raw\ntype: command\ninputs:\n  raw:\n    type: uri_file\n"
-        "command: cat ${{inputs.raw}}\nenvironment: azureml:env@latest\n"
+        "command: cat ${{inputs.raw}}\nenvironment: azureml:AzureML-sklearn-1.5:1\n"
     )
     (folder / "missing.yml").write_text(
         "type: pipeline\njobs:\n  a:\n    type: command\n    component: file:./component.yml\n"

@@ -46,7 +46,7 @@ jobs:
       command: >-
         for i in $(seq ${{inputs.times}}); do echo ${{inputs.greeting}}; done
         > ${{outputs.o}}/said.txt
-      environment: azureml:env@latest
+      environment: azureml:AzureML-sklearn-1.5:1
       inputs:
         greeting: {type: string}
         times: {type: integer}
@@ -135,8 +135,9 @@ def test_parameters_are_checked_by_type() -> None:
 
 def test_batch_endpoint_and_deployment_entities(ml: Any, tmp_path: Path) -> None:
     from azure.ai.ml import load_component
-    from azure.ai.ml.entities import BatchEndpoint, PipelineComponentBatchDeployment
+    from azure.ai.ml.entities import AmlCompute, BatchEndpoint, PipelineComponentBatchDeployment
 
+    ml.begin_create_or_update(AmlCompute(name="batch-cluster", max_instances=1)).result()
     endpoints = LocalBatchEndpointOperations(ml)
     deployments = LocalBatchDeploymentOperations(ml)
     endpoints.begin_create_or_update(BatchEndpoint(name="echoer", description="says")).result()
