@@ -47,16 +47,22 @@ class Candidate:
     meta: Any = None
     oof: np.ndarray | None = None
     ensembled_iterations: list[int] = field(default_factory=list)
+    node: str = ""  # where the trial ran ("local", a Ray node id); "" for an ensemble
+    error: str = ""  # why a trial failed or was stopped
 
     def row(self, job: str) -> dict[str, Any]:
         """The candidate's leaderboard row."""
-        return {
+        row = {
             "run_id": f"{job}_{self.number}",
             "algorithm": self.algorithm,
             "score": self.score,
             "status": self.status,
             "seconds": round(self.seconds, 2),
+            "node": self.node,
         }
+        if self.error:
+            row["error"] = self.error[:500]
+        return row
 
 
 @dataclass

@@ -12,7 +12,7 @@ from typing import Any
 
 from automl_local.exceptions import ConfigError
 from automl_local.metrics import PYTHON_DEFAULT_PRIMARY_METRIC, normalize_metric
-from automl_local.search import canonical_algorithm
+from automl_local.search import bound_ray_address, canonical_algorithm, compute_variable
 from automl_local.settings import (
     FeaturizationSettings,
     JobSettings,
@@ -24,7 +24,6 @@ __all__ = ["AZURE_ONLY_FIELDS", "job_from_settings", "settings_from_job"]
 
 # Fields that configure Azure's compute or service: accepted, ignored locally, with a warning.
 AZURE_ONLY_FIELDS = {
-    "compute": "runs on this machine",
     "resources": "runs on this machine",
     "queue_settings": "no queue locally",
     "environment_id": "uses this Python environment",
@@ -78,6 +77,14 @@ def settings_from_job(
             warnings.append(
                 f"{field_name}={_enum_value(value)!s} is Azure-only and ignored locally ({note})."
             )
+
+    compute = _compute_name(job.compute)
+    ray_address = bound_ray_address(compute)
+    if compute and not ray_address:
+        warnings.append(
+            f"compute={compute} is Azure-only and ignored locally (runs on this machine; "
+            f"bind it to a Ray cluster with {compute_variable(compute)}=host:port)."
+        )
 
     training = job.training
     if training is not None:
@@ -207,7 +214,16 @@ def settings_from_job(
         featurization=featurization,
         seed=seed,
         tags={str(k): str(v) for k, v in (job.tags or {}).items()},
+        compute=compute,
+        ray_address=ray_address,
     )
+
+
+def _compute_name(value: Any) -> str | None:
+    """``azureml:cpu-cluster`` or an ARM id -> ``cpu-cluster`` (the name a binding uses)."""
+    if not value:
+        return None
+    return str(value).removeprefix("azureml:").rstrip("/").rsplit("/", 1)[-1] or None
 
 
 def job_from_settings(s: JobSettings) -> Any:
@@ -267,4 +283,6 @@ def job_from_settings(s: JobSettings) -> Any:
         if f.imputer
         else None,
     )
+    if s.compute:
+        job.compute = s.compute
     return job

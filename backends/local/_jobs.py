@@ -82,6 +82,8 @@ class LocalJobOperations:
             return submit_pipeline(self._client, job, experiment_name=experiment_name, tags=tags)
         if experiment_name:
             job.experiment_name = experiment_name
+        if compute:  # as on Azure: the argument overrides the spec's compute
+            job.compute = compute
         if description:
             job.description = description
         if tags:
