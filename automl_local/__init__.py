@@ -24,20 +24,30 @@ from automl_local.exceptions import (
     NotFoundError,
     ServiceError,
 )
-from automl_local.settings import (
-    FeaturizationSettings,
-    JobSettings,
-    LimitSettings,
-    TrainingSettings,
-)
-from automl_local.workspace import Workspace
 
 if TYPE_CHECKING:
     from automl_local.backends import get_client
     from automl_local.backends.local import MLClient
+    from automl_local.settings import (
+        FeaturizationSettings,
+        JobSettings,
+        LimitSettings,
+        TrainingSettings,
+    )
+    from automl_local.workspace import Workspace
 
-# name -> module of the front-door names resolved lazily by __getattr__.
-_FRONT_DOOR = {"MLClient": "automl_local.backends.local", "get_client": "automl_local.backends"}
+# name -> module of the names resolved on first use by __getattr__: the settings pull in the
+# metrics (numpy), and a process that only needs a subpackage (the scoring supervisor,
+# ``python -m automl_local.service``) must not pay for them.
+_FRONT_DOOR = {
+    "MLClient": "automl_local.backends.local",
+    "get_client": "automl_local.backends",
+    "FeaturizationSettings": "automl_local.settings",
+    "JobSettings": "automl_local.settings",
+    "LimitSettings": "automl_local.settings",
+    "TrainingSettings": "automl_local.settings",
+    "Workspace": "automl_local.workspace",
+}
 
 __all__ = [
     "AlreadyExistsError",

@@ -40,6 +40,7 @@ from automl_local.featurize import (
     infer_column_plan,
 )
 from automl_local.model import AutoMLModel
+from automl_local.outputs import JobOutputs, restrict_to_onnx, write_job_outputs
 from automl_local.packaging import registered_model_name, save_mlflow_model
 from automl_local.search import (
     ESTIMATORS,
@@ -105,6 +106,8 @@ def validate_settings(
     )
     plan = infer_column_plan(data.X, s.featurization.column_name_and_types)
     check_featurization(data.X, s.featurization, plan)
+    if s.training.enable_onnx_compatible_models:
+        algorithms, skipped = restrict_to_onnx(algorithms, skipped, plan.text + plan.datetime)
     return data, algorithms, skipped, plan
 
 
@@ -458,7 +461,7 @@ class _JobRun:
     ) -> dict[str, Any]:
         s, d = self.s, self.data
         self.emit({"event": "phase", "phase": "ensembling", "stop_reason": reason})
-        candidates = self._ensembles(records)
+        self.candidates = candidates = self._ensembles(records)
         preferred = max(candidates, key=lambda c: c.score)
         fallback = max(
             (c for c in candidates if not c.ensembled_iterations), key=lambda c: c.score
@@ -562,6 +565,9 @@ class _JobRun:
         version = tracker.register_model(
             registered_model_name(s.name), best_run, "outputs/mlflow-model"
         )
+        result["outputs"] = write_job_outputs(JobOutputs(  # per-child outputs, charts
+            s, self.data, self.featurizers, self.shared, [*self.candidates, *self.failed_rows],
+            best, model, tracker, self.deadline, self.emit))  # fmt: skip
         test = {f"test_{k}": v for k, v in result.get("test_metrics", {}).items()}
         tags = {"automl_best_child_run_id": best_run, "stop_reason": result["stop_reason"]}
         if s.training.enable_model_explainability:

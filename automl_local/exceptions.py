@@ -14,6 +14,7 @@ __all__ = [
     "BudgetError",
     "ConfigError",
     "DataError",
+    "EnvironmentBuildError",
     "JobFailedError",
     "NotFoundError",
     "ServiceError",
@@ -44,6 +45,10 @@ class NotFoundError(AutoMLError, LookupError):
 
 class AlreadyExistsError(AutoMLError):
     """Creating something whose name is taken, where Azure would refuse too."""
+
+
+class EnvironmentBuildError(AutoMLError):
+    """An environment (conda file, pip requirements) could not be built; says the installer."""
 
 
 class JobFailedError(AutoMLError):

@@ -18,10 +18,12 @@ import numpy as np
 from automl_local.exceptions import ConfigError
 
 __all__ = [
+    "BINARY_METRIC_NAMES",
     "DEFAULT_PRIMARY_METRIC",
     "METRIC_NAMES",
     "PRIMARY_METRICS",
     "PYTHON_DEFAULT_PRIMARY_METRIC",
+    "binary_metrics",
     "classification_metrics",
     "normalize_metric",
     "score",
@@ -161,7 +163,8 @@ def _norm_macro_recall(recall_macro: float, n_classes: int) -> float:
 def classification_metrics(
     y: np.ndarray, proba: np.ndarray, sample_weight: np.ndarray | None = None
 ) -> dict[str, float]:
-    """All of Azure's classification metrics for one set of predictions."""
+    """All of Azure's classification metrics for one set of predictions (with the
+    ``*_binary`` ones when there are two classes)."""
     from sklearn import metrics as skm
 
     k = proba.shape[1]
@@ -215,4 +218,47 @@ def classification_metrics(
         out["weighted_accuracy"] = float(
             np.average(pred == y, weights=class_weight if w is None else class_weight * w)
         )
-    return out
+    return out | binary_metrics(y, proba, w)
+
+
+BINARY_METRIC_NAMES = (
+    "AUC_binary",
+    "average_precision_score_binary",
+    "f1_score_binary",
+    "precision_score_binary",
+    "recall_score_binary",
+)
+
+
+def binary_metrics(
+    y: np.ndarray, proba: np.ndarray, sample_weight: np.ndarray | None = None
+) -> dict[str, float]:
+    """Azure's ``*_binary`` metrics: the positive class alone (column 1 of ``proba``).
+
+    The data preparation puts ``positive_label`` second for two classes, so column 1 is
+    the positive class whether or not the job named it. Empty for more than two classes.
+    """
+    from sklearn import metrics as skm
+
+    if proba.shape[1] != 2:
+        return {}
+    positive, pred = proba[:, 1], proba.argmax(axis=1)
+    w = sample_weight
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        both = 0 < int(y.sum()) < len(y)
+        return {
+            "AUC_binary": float(skm.roc_auc_score(y, positive, sample_weight=w))
+            if both
+            else float("nan"),
+            "average_precision_score_binary": float(
+                skm.average_precision_score(y, positive, sample_weight=w)
+            ),
+            "f1_score_binary": float(skm.f1_score(y, pred, sample_weight=w, zero_division=0)),
+            "precision_score_binary": float(
+                skm.precision_score(y, pred, sample_weight=w, zero_division=0)
+            ),
+            "recall_score_binary": float(
+                skm.recall_score(y, pred, sample_weight=w, zero_division=0)
+            ),
+        }

@@ -80,6 +80,8 @@ class TrainingSettings:
     enable_model_explainability: bool = True
     stack_meta_learner_type: str | None = None
     stack_meta_learner_train_percentage: float | None = None
+    # Only algorithms with an ONNX converter; the best child gets outputs/model.onnx.
+    enable_onnx_compatible_models: bool = False
 
 
 @dataclass

@@ -263,6 +263,21 @@ class Tracker:
             lambda: self.client.log_artifacts(self.run_ids[name], str(folder), artifact_path)
         )
 
+    def resolve(self, name: str) -> str | None:
+        """The MLflow run id of ``name`` if the run exists (a resumed job's earlier trials
+        were logged by the process that was killed, or never), else ``None``.
+
+        Call it after :meth:`flush`: runs this process creates are known only once written.
+        """
+        from mlflow.exceptions import MlflowException
+
+        if name not in self.run_ids:
+            try:
+                self.run_ids[name] = self.client.get_run(name).info.run_id
+            except MlflowException:
+                return None
+        return self.run_ids[name]
+
     def register_model(self, model_name: str, run_name: str, artifact_path: str) -> Future[Any]:
         def work() -> str:
             from mlflow.exceptions import MlflowException

@@ -35,16 +35,18 @@ class LocalPoller(Generic[T]):
 
     Azure's ``begin_*`` methods return pollers; callers write
     ``ml.online_endpoints.begin_create_or_update(e).result()``. Locally the
-    work is done (or failed) by the time the poller exists, so ``result``
-    returns at once, or re-raises the operation's error.
+    work is done (or failed) by the time the poller exists, so ``result`` and
+    ``wait`` return at once, or re-raise the operation's error, as
+    ``LROPoller`` does. Only errors are kept for later: a Ctrl-C
+    (KeyboardInterrupt) or SystemExit during the work propagates at once.
     """
 
     def __init__(self, fn: Callable[[], T]) -> None:
-        self._error: BaseException | None = None
+        self._error: Exception | None = None
         self._value: T | None = None
         try:
             self._value = fn()
-        except BaseException as exc:  # re-raised from result(), as LROPoller does
+        except Exception as exc:  # re-raised from result()/wait(), as LROPoller does
             self._error = exc
 
     def result(self, timeout: float | None = None) -> T:
@@ -53,13 +55,24 @@ class LocalPoller(Generic[T]):
         return self._value  # type: ignore[return-value]
 
     def wait(self, timeout: float | None = None) -> None:
-        return None
+        if self._error is not None:
+            raise self._error
 
     def done(self) -> bool:
         return True
 
     def status(self) -> str:
         return "Failed" if self._error is not None else "Succeeded"
+
+    def add_done_callback(self, func: Callable[[Any], None]) -> None:
+        """The operation is done already: ``func`` runs now, as LROPoller runs it when done."""
+        func(self)
+
+    def remove_done_callback(self, func: Callable[[Any], None]) -> None:
+        return None
+
+    def polling_method(self) -> None:
+        return None
 
 
 class BaseClient(abc.ABC):
@@ -140,3 +153,67 @@ class BaseClient(abc.ABC):
             f"begin_create_or_update got a {type(entity).__name__}; expected a job, model, "
             "data asset, online endpoint/deployment, batch endpoint/deployment or schedule entity."
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Published pipelines and the control plane (both backends; the CLI's `pipeline publish/show`
+# and `server` commands use only these). Kept in one block at the end of the module.
+
+from typing import Protocol, runtime_checkable  # noqa: E402
+
+__all__ += ["ControlPlaneOperations", "PublishedPipelineOperations"]
+
+
+@runtime_checkable
+class PublishedPipelineOperations(Protocol):
+    """``ml.published_pipelines``: a pipeline job behind a REST trigger, in one call.
+
+    Publishing makes batch endpoint ``name`` with a ``PipelineComponentBatchDeployment``
+    ``default`` built from pipeline job ``job_name`` (Azure's v2 form of a published
+    pipeline). Both methods return the description: ``name``, ``description``,
+    ``default_deployment``, ``deployments``, ``endpoint_url`` (locally also ``pipeline_url``,
+    ``parameters``, ``source``, ``server``).
+    """
+
+    def publish(
+        self, job_name: str, name: str, *, description: str | None = None
+    ) -> dict[str, Any]: ...
+
+    def describe(self, name: str) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class ControlPlaneOperations(Protocol):
+    """``ml.control_plane``: the local workspace's server (published pipelines, schedules).
+
+    On Azure the service is the control plane: every method raises ``ConfigError`` saying
+    what to use there instead.
+    """
+
+    def start(self, *, port: int | None = None, missed_runs: str = "run_once") -> dict[str, Any]:
+        """Start the server (or return the running one): pid, port, url, already_running."""
+        ...
+
+    def stop(self) -> bool:
+        """Stop the server; True if one was running."""
+        ...
+
+    def status(self) -> dict[str, Any]:
+        """running, url, pid, started_at, missed_runs, counts of what it serves, log path."""
+        ...
+
+    def logs(self, lines: int = 50) -> str | None:
+        """The last lines of the server log; None if it never ran."""
+        ...
+
+    def url(self) -> str | None:
+        """The running server's base URL, or None."""
+        ...
+
+    def get_keys(self) -> dict[str, str]:
+        """``{"primary": ..., "secondary": ...}``."""
+        ...
+
+    def regenerate_key(self, key_type: str = "primary") -> dict[str, str]:
+        """Replace one key; the old one stops working at once."""
+        ...

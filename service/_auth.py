@@ -9,10 +9,9 @@ endpoints are served the same way (there is no token service offline).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 from automl_local.service._errors import ScoringError
+
+from automl_local.keys import key_matches
 
 __all__ = ["check_bearer"]
 
@@ -40,11 +39,7 @@ def check_bearer(authorization: str | None, digests: tuple[bytes, ...]) -> None:
             f"Authorization header must use the Bearer scheme with a key. {_HOW_TO}",
             headers=_CHALLENGE,
         )
-    presented = hashlib.sha256(key.encode("utf-8")).hexdigest().encode("ascii")
-    matched = False
-    for digest in digests:
-        matched |= hmac.compare_digest(presented, digest)
-    if not matched:
+    if not key_matches(key, digests):
         raise ScoringError(
             401,
             "Invalid key: it matches neither the primary nor the secondary key of this "

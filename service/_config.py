@@ -19,7 +19,6 @@ to validate the folder before starting workers.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from automl_local.exceptions import ConfigError
+from automl_local.keys import key_digest as hash_key
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
@@ -57,11 +57,6 @@ DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 DEFAULT_REQUEST_TIMEOUT_MS = 5000  # Azure's default for request_settings.request_timeout_ms
 
 T = TypeVar("T")
-
-
-def hash_key(key: str) -> str:
-    """The digest stored in ``key_hashes.json``: sha256 of the UTF-8 key, hex."""
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 def deployment_dir(endpoint_dir: str | os.PathLike[str], deployment: str) -> Path:

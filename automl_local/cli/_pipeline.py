@@ -6,7 +6,8 @@ batch endpoint ``P`` whose deployment ``default`` is a
 the control-plane server serves it (started if needed) at
 ``POST /pipelines/P`` (classic published-pipeline body) and
 ``POST /endpoints/P/jobs`` (batch-endpoint body). With ``--backend azure``
-the same entities go through ``MLClient``.
+the same entities go through ``MLClient``. Either way the commands use the
+client's public groups only (``published_pipelines``, ``batch_endpoints``).
 
 Also here: :func:`pipeline_nodes` / :func:`echo_pipeline_nodes`, the node
 table ``job show`` prints for a pipeline job (status, timing, reuse).
@@ -26,11 +27,8 @@ from automl_local.cli._common import (
     output_option,
     parse_set_options,
 )
-from automl_local.exceptions import AutoMLError
 
 __all__ = ["echo_pipeline_nodes", "pipeline", "pipeline_nodes"]
-
-DEFAULT_DEPLOYMENT = "default"
 
 
 # ---------------------------------------------------------------------- node table
@@ -82,44 +80,6 @@ def echo_pipeline_nodes(ml: Any, name: str) -> None:
 # ---------------------------------------------------------------------- helpers
 
 
-def _batch_groups(ml: Any) -> tuple[Any, Any]:
-    endpoints = getattr(ml, "batch_endpoints", None)
-    deployments = getattr(ml, "batch_deployments", None)
-    if (endpoints is None or deployments is None) and ml.backend == "local":
-        from automl_local.backends.local._batch import (
-            LocalBatchDeploymentOperations,
-            LocalBatchEndpointOperations,
-        )
-
-        endpoints, deployments = (
-            LocalBatchEndpointOperations(ml),
-            LocalBatchDeploymentOperations(ml),
-        )
-    if endpoints is None or deployments is None:
-        raise AutoMLError(f"the {ml.backend} backend has no batch endpoints.")
-    return endpoints, deployments
-
-
-def _describe(ml: Any, name: str) -> dict[str, Any]:
-    if ml.backend == "local":
-        from automl_local.backends.local._batch import describe
-
-        return describe(ml, name)
-    endpoints, deployments = _batch_groups(ml)
-    endpoint = endpoints.get(name)
-    defaults = endpoint.defaults
-    default = (
-        defaults.get("deployment_name")
-        if isinstance(defaults, dict)
-        else getattr(defaults, "deployment_name", None)
-    )
-    return {
-        "name": endpoint.name, "description": endpoint.description,
-        "default_deployment": default, "endpoint_url": endpoint.scoring_uri,
-        "deployments": [d.name for d in deployments.list(endpoint_name=name)],
-    }  # fmt: skip
-
-
 def _echo_description(info: dict[str, Any]) -> None:
     click.echo(f"name        {info['name']}")
     if info.get("description"):
@@ -141,17 +101,23 @@ def _echo_description(info: dict[str, Any]) -> None:
             click.echo(f"  {pname:<28} {p.get('type'):<12} {need}")
 
 
-def _azure_inputs(params: dict[str, Any]) -> dict[str, Any]:
-    """``--set`` values as azure-ai-ml ``Input``s: paths/URLs/assets as data, the rest literal."""
+def _inputs(params: dict[str, Any]) -> dict[str, Any]:
+    """``--set`` values as azure-ai-ml ``Input``s: paths/URLs/assets as data, the rest literal.
+
+    Azure needs to be told which values are data; the local backend reads the
+    parameter types from the pipeline and takes either form.
+    """
     from azure.ai.ml import Input
 
-    out = {}
+    out: dict[str, Any] = {}
     for key, value in params.items():
         if isinstance(value, str) and (value.startswith(("azureml:", "http")) or "/" in value):
             out[key] = Input(path=value)
-        else:
+        elif isinstance(value, bool | int | float | str):
             kind = {bool: "boolean", int: "integer", float: "number"}.get(type(value), "string")
             out[key] = Input(type=kind, default=value)
+        else:
+            out[key] = value
     return out
 
 
@@ -171,30 +137,7 @@ def pipeline() -> None:
 @output_option
 def publish(job_name: str, name: str, description: str | None, output: str) -> None:
     """Publish a pipeline job: endpoint NAME, deployment 'default' from JOB."""
-    from azure.ai.ml.entities import BatchEndpoint, PipelineComponentBatchDeployment
-
-    ml = get_ml_client()
-    endpoints, deployments = _batch_groups(ml)
-    try:
-        endpoint = endpoints.get(name)
-    except Exception:  # not there yet (NotFoundError locally, ResourceNotFound on Azure)
-        endpoint = endpoints.begin_create_or_update(
-            BatchEndpoint(name=name, description=description)
-        ).result()
-    deployment = PipelineComponentBatchDeployment(
-        name=DEFAULT_DEPLOYMENT, endpoint_name=name, job_definition=job_name,
-        description=description or f"published from pipeline job {job_name}",
-    )  # fmt: skip
-    deployments.begin_create_or_update(deployment).result()
-    if ml.backend != "local":
-        endpoint = endpoints.get(name)
-        endpoint.defaults = {"deployment_name": DEFAULT_DEPLOYMENT}
-        endpoints.begin_create_or_update(endpoint).result()
-    else:
-        from automl_local.backends.local._pipeline_server import ensure_server
-
-        ensure_server(ml.workspace)
-    info = _describe(ml, name)
+    info = get_ml_client().published_pipelines.publish(job_name, name, description=description)
     if output == "json":
         echo_json(info)
         return
@@ -215,8 +158,7 @@ def publish(job_name: str, name: str, description: str | None, output: str) -> N
 def list_cmd(output: str) -> None:
     """Published pipelines (batch endpoints with a pipeline deployment)."""
     ml = get_ml_client()
-    endpoints, _ = _batch_groups(ml)
-    rows = [_describe(ml, e.name) for e in endpoints.list()]
+    rows = [ml.published_pipelines.describe(e.name) for e in ml.batch_endpoints.list()]
     if output == "json":
         echo_json(rows)
         return
@@ -237,7 +179,7 @@ def list_cmd(output: str) -> None:
 @output_option
 def show(name: str, output: str) -> None:
     """A published pipeline: its URLs, deployment and parameters."""
-    info = _describe(get_ml_client(), name)
+    info = get_ml_client().published_pipelines.describe(name)
     if output == "json":
         echo_json(info)
         return
@@ -259,12 +201,9 @@ def invoke(name: str, deployment: str | None, set_: tuple[str, ...],
            experiment_name: str | None, stream: bool, output: str) -> None:  # fmt: skip
     """Start a run of a published pipeline, with parameters."""
     ml = get_ml_client()
-    endpoints, _ = _batch_groups(ml)
-    params = parse_set_options(set_)
+    params = _inputs(parse_set_options(set_))
     kwargs: dict[str, Any] = {"experiment_name": experiment_name} if experiment_name else {}
-    if ml.backend != "local":
-        params = _azure_inputs(params)
-    job = endpoints.invoke(
+    job = ml.batch_endpoints.invoke(
         endpoint_name=name, deployment_name=deployment, inputs=params or None, **kwargs
     )
     if output == "json" and not stream:
@@ -283,9 +222,7 @@ def invoke(name: str, deployment: str | None, set_: tuple[str, ...],
 @output_option
 def runs(name: str, output: str) -> None:
     """Runs started through a published pipeline, newest first."""
-    ml = get_ml_client()
-    endpoints, _ = _batch_groups(ml)
-    jobs = list(endpoints.list_jobs(endpoint_name=name))
+    jobs = list(get_ml_client().batch_endpoints.list_jobs(endpoint_name=name))
     rows = [{"name": j.name, "status": j.status} for j in jobs]
     if output == "json":
         echo_json(rows)
@@ -302,7 +239,5 @@ def runs(name: str, output: str) -> None:
 @backend_options
 def delete(name: str) -> None:
     """Unpublish: delete the endpoint and its deployments (runs are kept)."""
-    ml = get_ml_client()
-    endpoints, _ = _batch_groups(ml)
-    endpoints.begin_delete(name=name).result()
+    get_ml_client().batch_endpoints.begin_delete(name=name).result()
     click.echo(f"Deleted published pipeline {name}.")

@@ -3,7 +3,9 @@
 Schedules are Azure's ``JobSchedule`` entities with a cron or recurrence
 trigger, from the same YAML (``az ml schedule create --file``). Locally the
 control-plane server fires them (started when a schedule is created or
-enabled; see ``automl-local server``).
+enabled; see ``automl-local server``): the local schedule entities say
+where (``automl_local.server_url``) and what their trigger could not honour
+(``automl_local.warnings``) in their properties.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from automl_local.cli._common import (
     output_option,
     parse_set_options,
 )
+from automl_local.exceptions import ConfigError
 
 __all__ = ["describe_trigger", "schedule"]
 
@@ -85,10 +88,10 @@ def create(file: str, name: str | None, set_: tuple[str, ...], output: str) -> N
     entity = load_yaml_entity(load_schedule, file, overrides)
     ml = get_ml_client()
     created = ml.schedules.begin_create_or_update(entity).result()
-    _after_write(ml, created, output, "Created")
+    _after_write(created, output, "Created")
 
 
-def _after_write(ml: Any, entity: Any, output: str, verb: str) -> None:
+def _after_write(entity: Any, output: str, verb: str) -> None:
     row = _row(entity)
     if output == "json":
         echo_json(row)
@@ -97,17 +100,14 @@ def _after_write(ml: Any, entity: Any, output: str, verb: str) -> None:
     click.echo(f"{verb} schedule {entity.name} ({state}): {row['trigger']}")
     if row["next_run_time"]:
         click.echo(f"Next run: {row['next_run_time']}")
-    if ml.backend == "local":
-        from automl_local.backends.local._pipeline_server import server_url
-
-        record = ml.workspace.catalogue.get("schedule", entity.name) or {}
-        for warning in record.get("warnings") or []:
-            click.echo(f"warning: {warning}", err=True)
-        url = server_url(ml.workspace)
-        if entity.is_enabled:
-            click.echo(f"Fired by the control plane at {url}." if url else
-                       "The control plane is not running: start it with `automl-local server "
-                       "start`, or the schedule will not fire.")  # fmt: skip
+    props = dict(entity.properties or {})
+    for warning in str(props.get("automl_local.warnings") or "").splitlines():
+        click.echo(f"warning: {warning}", err=True)
+    if entity.is_enabled and "automl_local.server_url" in props:  # fired by the local server
+        url = props["automl_local.server_url"]
+        click.echo(f"Fired by the control plane at {url}." if url else
+                   "The control plane is not running: start it with `automl-local server "
+                   "start`, or the schedule will not fire.")  # fmt: skip
 
 
 def _simple(verb: str, method: str) -> Any:
@@ -118,7 +118,7 @@ def _simple(verb: str, method: str) -> Any:
     def command(name: str, output: str) -> None:
         ml = get_ml_client()
         entity = getattr(ml.schedules, method)(name=name).result()
-        _after_write(ml, entity, output, f"{verb.capitalize()}d")
+        _after_write(entity, output, f"{verb.capitalize()}d")
 
     command.__doc__ = f"{verb.capitalize()} a schedule."
     return command
@@ -148,7 +148,10 @@ def show(name: str, history_count: int, output: str) -> None:
     ml = get_ml_client()
     entity = ml.schedules.get(name=name)
     row = _row(entity)
-    history = ml.schedules.history(name)[-history_count:] if ml.backend == "local" else []
+    try:
+        history = ml.schedules.history(name)[-history_count:]
+    except ConfigError:  # a local extension: Azure shows a schedule's runs in the studio
+        history = []
     if output == "json":
         echo_json({**row, "history": history})
         return

@@ -20,7 +20,6 @@ from automl_local.pipelines._hashing import content_digest, reuse_key, snapshot_
 from automl_local.pipelines._runner import (
     STEP_KIND,
     PipelineRunner,
-    log_tail,
     node_run_id,
 )
 from automl_local.pipelines._spec import (
@@ -54,7 +53,6 @@ __all__ = [
     "PipelineSpec",
     "ResolvedInput",
     "content_digest",
-    "log_tail",
     "node_run_id",
     "parse_binding",
     "parse_pipeline",

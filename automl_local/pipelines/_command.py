@@ -11,17 +11,15 @@ packages automl-local runs with.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from automl_local.pipelines._bindings import render_command
 from automl_local.pipelines._context import NodeContext, NodeFailed
+from automl_local.processes import spawn_detached, terminate
 
 __all__ = ["run_command_node"]
 
@@ -44,18 +42,6 @@ def _prepare_outputs(ctx: NodeContext) -> dict[str, str]:
         folder.mkdir(parents=True)
         paths[name] = str(folder / name) if out.type == "uri_file" else str(folder)
     return paths
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + _KILL_GRACE_SECONDS
-    while proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(_POLL_SECONDS)
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 def run_command_node(ctx: NodeContext) -> dict[str, str]:
@@ -85,31 +71,26 @@ def run_command_node(ctx: NodeContext) -> dict[str, str]:
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env["PYTHONUNBUFFERED"] = "1"
     ctx.log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(ctx.log_path, "ab") as log:
-        header = (
-            f"[automl-local] node {node.name} (run {ctx.run_id})\n"
-            f"[automl-local] environment {node.environment or '(none)'}: not built; runs in "
-            f"{sys.executable}\n[automl-local] cwd {code_dir}\n[automl-local] $ {command}\n"
-        )
-        log.write(header.encode())
-        log.flush()
-        proc = subprocess.Popen(
-            [*_shell(), command],
-            cwd=code_dir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own group: a cancel stops its children too
-        )
+    header = (
+        f"[automl-local] node {node.name} (run {ctx.run_id})\n"
+        f"[automl-local] environment {node.environment or '(none)'}: not built; runs in "
+        f"{sys.executable}\n[automl-local] cwd {code_dir}\n[automl-local] $ {command}\n"
+    )
+    # its own session: a cancel stops the command's children too
+    proc = spawn_detached([*_shell(), command], log_path=ctx.log_path, cwd=code_dir, env=env,
+                          banner=header)  # fmt: skip
     ctx.started(proc.pid)
+
+    def stop() -> None:
+        terminate(proc.pid, grace=_KILL_GRACE_SECONDS)
+
     deadline = time.monotonic() + node.timeout_seconds if node.timeout_seconds else None
     while proc.poll() is None:
         if ctx.should_stop():
-            _stop(proc)
+            stop()
             raise NodeFailed("canceled", canceled=True)
         if deadline is not None and time.monotonic() > deadline:
-            _stop(proc)
+            stop()
             raise NodeFailed(f"timed out after {node.timeout_seconds:.0f} s (limits.timeout).")
         time.sleep(_POLL_SECONDS)
     if proc.returncode != 0:

@@ -36,7 +36,7 @@ def _file_digest(path: Path) -> str:
 
 
 def _files(folder: Path) -> list[Path]:
-    out = []
+    out: list[Path] = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if d not in IGNORED_NAMES)
         out.extend(Path(root) / f for f in sorted(files) if not f.endswith(".pyc"))

@@ -28,31 +28,22 @@ from automl_local.exceptions import AutoMLError
 from automl_local.pipelines._context import NodeContext, NodeExecutor, NodeFailed, ResolvedInput
 from automl_local.pipelines._hashing import content_digest, reuse_key
 from automl_local.pipelines._spec import DATA_TYPES, NodeSpec, PipelineSpec
+from automl_local.processes import tail
 from automl_local.workspace import Workspace
 
-__all__ = ["STEP_KIND", "NodeState", "PipelineRunner", "log_tail", "node_run_id"]
+__all__ = ["STEP_KIND", "NodeState", "PipelineRunner", "node_run_id"]
 
 logger = logging.getLogger(__name__)
 
 STEP_KIND = "pipeline_step"
 TERMINAL = ("Completed", "Failed", "Canceled")
-LOG_TAIL_LINES = 20
+TAIL = 20  # lines of a failed node's log kept in its state
 NodeState = dict[str, Any]
 
 
 def node_run_id(pipeline: str, node: str) -> str:
     """A node's run id: a valid job name, unique per pipeline run."""
     return f"{pipeline}_{node}"
-
-
-def log_tail(path: str | Path | None, lines: int = LOG_TAIL_LINES) -> str:
-    if not path:
-        return ""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return "".join(fh.readlines()[-lines:])
-    except OSError:
-        return ""
 
 
 def _is_url(text: str) -> bool:
@@ -240,7 +231,7 @@ class PipelineRunner:
         if status == "Failed":
             self._failed.set()
         self._set(name, status=status, error=error, ended_at=time.time(), pid=None,
-                  log_tail=log_tail(log_path) if status == "Failed" else "")  # fmt: skip
+                  log_tail=tail(log_path, TAIL) if status == "Failed" else "")  # fmt: skip
 
     def _try_reuse(self, name: str, spec: NodeSpec, key: str) -> bool:
         if self.spec.force_rerun or not spec.is_deterministic:

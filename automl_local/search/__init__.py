@@ -38,7 +38,14 @@ from automl_local.search._prepare import PreparedData, prepare
 from automl_local.search._ray import RayExecutor
 from automl_local.search._refit import Member, member_key, refit_members
 from automl_local.search._search import SearchLimits, TrialRecord, run_search
-from automl_local.search._worker import SharedData, allow_fork, cv_trial, error_detail, refit
+from automl_local.search._worker import (
+    SharedData,
+    Worker,
+    allow_fork,
+    cv_trial,
+    error_detail,
+    refit,
+)
 
 __all__ = [
     "ESTIMATORS",
@@ -58,6 +65,7 @@ __all__ = [
     "TrialHandle",
     "TrialRecord",
     "TrialTask",
+    "Worker",
     "allow_fork",
     "bound_ray_address",
     "canonical_algorithm",

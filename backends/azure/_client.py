@@ -37,6 +37,10 @@ from automl_local.backends.azure._errors import GuardedGroup
 from automl_local.backends.azure._jobs import AzureJobOperations
 from automl_local.backends.azure._local_only import refuse_local_only
 from automl_local.backends.azure._mlflow import MlflowRunReader
+from automl_local.backends.azure._published import (
+    AzureControlPlaneOperations,
+    AzurePublishedPipelineOperations,
+)
 from automl_local.backends.azure._schedules import AzureScheduleOperations
 from automl_local.backends.base import BaseClient
 
@@ -136,6 +140,16 @@ class AzureClient(BaseClient):
     @cached_property
     def batch_deployments(self) -> AzureBatchDeploymentOperations:
         return AzureBatchDeploymentOperations(self)
+
+    @cached_property
+    def published_pipelines(self) -> AzurePublishedPipelineOperations:
+        """Publish a pipeline job as a batch endpoint; describe a published pipeline."""
+        return AzurePublishedPipelineOperations(self)
+
+    @cached_property
+    def control_plane(self) -> AzureControlPlaneOperations:
+        """The local control-plane server's group: every call says what to use on Azure."""
+        return AzureControlPlaneOperations(self)
 
     def __getattr__(self, name: str) -> Any:
         """Every other ``MLClient`` group (``workspaces``, ``components``, ``compute``...)."""

@@ -7,7 +7,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from automl_local.backends.base import BaseClient
+from automl_local.backends.base import (
+    BaseClient,
+    ControlPlaneOperations,
+    PublishedPipelineOperations,
+)
 
 if TYPE_CHECKING:
     from automl_local.backends.local._data import LocalDataOperations
@@ -15,6 +19,11 @@ if TYPE_CHECKING:
     from automl_local.backends.local._endpoints import LocalOnlineEndpointOperations
     from automl_local.backends.local._jobs import LocalJobOperations
     from automl_local.backends.local._models import LocalModelOperations
+    from automl_local.backends.local.pipelines import (
+        LocalBatchDeploymentOperations,
+        LocalBatchEndpointOperations,
+        LocalScheduleOperations,
+    )
 from automl_local.backends.workspace_config import CONFIG_FILE, find_config, read_config
 
 from automl_local.exceptions import BackendConfigError, ConfigError
@@ -136,22 +145,79 @@ class LocalClient(BaseClient):
         return LocalOnlineDeploymentOperations(self)
 
     @cached_property
-    def batch_endpoints(self) -> Any:
-        from automl_local.backends.local._batch import LocalBatchEndpointOperations
+    def batch_endpoints(self) -> LocalBatchEndpointOperations:
+        from automl_local.backends.local.pipelines import LocalBatchEndpointOperations
 
         return LocalBatchEndpointOperations(self)
 
     @cached_property
-    def batch_deployments(self) -> Any:
-        from automl_local.backends.local._batch import LocalBatchDeploymentOperations
+    def batch_deployments(self) -> LocalBatchDeploymentOperations:
+        from automl_local.backends.local.pipelines import LocalBatchDeploymentOperations
 
         return LocalBatchDeploymentOperations(self)
 
     @cached_property
-    def schedules(self) -> Any:
-        from automl_local.backends.local._schedules import LocalScheduleOperations
+    def schedules(self) -> LocalScheduleOperations:
+        from automl_local.backends.local.pipelines import LocalScheduleOperations
 
         return LocalScheduleOperations(self)
+
+    @cached_property
+    def published_pipelines(self) -> PublishedPipelineOperations:
+        """Publish a pipeline job behind a REST trigger; describe a published pipeline."""
+        from automl_local.backends.local.pipelines import LocalPublishedPipelineOperations
+
+        return LocalPublishedPipelineOperations(self)
+
+    @cached_property
+    def control_plane(self) -> ControlPlaneOperations:
+        """This workspace's control-plane server: start, stop, status, logs, keys."""
+        from automl_local.backends.local.pipelines import LocalControlPlaneOperations
+
+        return LocalControlPlaneOperations(self)
+
+    @cached_property
+    def workspaces(self) -> Any:
+        from automl_local.backends.local._workspaces import LocalWorkspaceOperations
+
+        return LocalWorkspaceOperations(self)
+
+    @cached_property
+    def compute(self) -> Any:
+        from automl_local.backends.local._compute import LocalComputeOperations
+
+        return LocalComputeOperations(self)
+
+    @cached_property
+    def environments(self) -> Any:
+        from automl_local.backends.local._environments import LocalEnvironmentOperations
+
+        return LocalEnvironmentOperations(self)
+
+    @cached_property
+    def components(self) -> Any:
+        from automl_local.backends.local._components import LocalComponentOperations
+
+        return LocalComponentOperations(self)
+
+    @cached_property
+    def datastores(self) -> Any:
+        from automl_local.backends.local._datastores import LocalDatastoreOperations
+
+        return LocalDatastoreOperations(self)
+
+    def create_or_update(self, entity: Any, **kwargs: Any) -> Any:
+        """``MLClient.create_or_update``: jobs, models, data, environments, components..."""
+        from automl_local.backends.local._dispatch import create_or_update
+
+        return create_or_update(self, entity, **kwargs)
+
+    def begin_create_or_update(self, entity: Any, **kwargs: Any) -> Any:
+        """``MLClient.begin_create_or_update``: computes here, the rest as ``BaseClient`` does."""
+        from automl_local.backends.local._dispatch import begin_create_or_update
+
+        poller = begin_create_or_update(self, entity, **kwargs)
+        return poller if poller is not None else super().begin_create_or_update(entity, **kwargs)
 
 
 class MLClient(LocalClient):

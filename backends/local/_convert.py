@@ -7,6 +7,8 @@ warning that says it is ignored here. Nothing is dropped silently.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +60,13 @@ def settings_from_job(
     resolve_path: Any,
     warnings: list[str],
     seed: int = 0,
+    compute_bound: Callable[[str], tuple[int | None, str]] | None = None,
 ) -> JobSettings:
-    """Translate an azure-ai-ml ``ClassificationJob`` (from Python or ``load_job``)."""
+    """Translate an azure-ai-ml ``ClassificationJob`` (from Python or ``load_job``).
+
+    ``compute_bound`` resolves the job's ``compute`` (unknown names raise) to
+    the concurrency it allows; without it, ``compute`` is warned about as ignored.
+    """
     from azure.ai.ml.entities._job.automl.tabular.classification_job import ClassificationJob
 
     if not isinstance(job, ClassificationJob):
@@ -69,7 +76,13 @@ def settings_from_job(
             "jobs (task: classification) and pipeline jobs locally. Use --backend azure for "
             "other tasks."
         )
+    max_nodes: int | None = None
+    if compute_bound is not None and job.compute:
+        max_nodes, compute_note = compute_bound(str(job.compute))
+        warnings.append(compute_note)
     for field_name, note in AZURE_ONLY_FIELDS.items():
+        if field_name == "compute" and compute_bound is not None:
+            continue
         head, _, attr = field_name.partition(".")
         holder = job if not attr else getattr(job, head, None)
         value = getattr(holder, attr or head, None) if holder is not None else None
@@ -87,16 +100,11 @@ def settings_from_job(
         )
 
     training = job.training
-    if training is not None:
-        for flag, why in (
-            ("enable_dnn_training", "no deep-learning models are emulated"),
-            ("enable_onnx_compatible_models", "ONNX export is not emulated"),
-        ):
-            if getattr(training, flag, None):
-                raise ConfigError(
-                    f"training.{flag}: true is not supported locally ({why}); "
-                    "remove it, or run with --backend azure."
-                )
+    if training is not None and getattr(training, "enable_dnn_training", None):
+        raise ConfigError(
+                "training.enable_dnn_training: true is not supported locally (no deep-learning "
+                "models are emulated); remove it, or run with --backend azure."
+            )
     feat = job.featurization
     if feat is not None and getattr(feat, "enable_dnn_featurization", None):
         raise ConfigError(
@@ -123,6 +131,8 @@ def settings_from_job(
             max_concurrent_trials=lim.max_concurrent_trials or 1,
             max_cores_per_trial=lim.max_cores_per_trial,
         )
+    if max_nodes is not None and limits.max_concurrent_trials > max_nodes:
+        limits = dataclasses.replace(limits, max_concurrent_trials=max_nodes)
     train_settings = TrainingSettings()
     if training is not None:
         stack = training.stack_ensemble_settings
@@ -152,6 +162,7 @@ def settings_from_job(
             stack_meta_learner_train_percentage=None
             if stack is None
             else stack.stack_meta_learner_train_percentage,
+            enable_onnx_compatible_models=bool(training.enable_onnx_compatible_models),
         )
     featurization = FeaturizationSettings()
     if feat is not None:
@@ -268,6 +279,7 @@ def job_from_settings(s: JobSettings) -> Any:
         enable_vote_ensemble=t.enable_vote_ensemble,
         enable_stack_ensemble=t.enable_stack_ensemble,
         enable_model_explainability=t.enable_model_explainability,
+        enable_onnx_compatible_models=t.enable_onnx_compatible_models,
     )
     f = s.featurization
     job.set_featurization(

@@ -393,6 +393,17 @@ def _local_input(original: str, text: str, base_dir: Path | None) -> str:
 
 def _asset_path(client: Any, original: str, ref: str) -> str:
     operations = client.data
+    if ref.startswith("//") and "/datastores/" in ref and "/paths/" in ref:
+        from automl_local.backends.local._datastores import resolve_datastore_uri
+
+        target = resolve_datastore_uri(client, original)
+        if not target.exists():
+            raise DataError(
+                f"input path {original!r} is {target} in the workspace's datastore folder, "
+                "which does not exist. Put the files there, or register the data and use "
+                "azureml:<name>:<version>."
+            )
+        return str(target)
     if ref.startswith("//"):
         match = _REF_LONG.search(ref)
         if match is None:

@@ -15,16 +15,15 @@ sees half a file. Keys are never logged.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
-import secrets
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from automl_local.exceptions import NotFoundError
+from automl_local.keys import key_digest
 
 try:  # POSIX; on other systems concurrent CLI calls are simply not serialised
     import fcntl
@@ -35,7 +34,6 @@ __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "ENDPOINT_JSON",
     "folder_lock",
-    "new_key",
     "read_endpoint_config",
     "read_keys",
     "write_endpoint_config",
@@ -67,15 +65,6 @@ def write_json_atomic(path: Path, data: Any, mode: int = 0o644) -> None:
         raise
 
 
-def new_key() -> str:
-    """A fresh endpoint key (256 bits, URL-safe, like Azure's 32-character keys)."""
-    return secrets.token_urlsafe(32)
-
-
-def _sha256(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
-
-
 def write_keys(endpoint_dir: Path, primary: str, secondary: str) -> None:
     """Store both keys: hashes for the server, plaintext (owner-only) for get-credentials.
 
@@ -87,7 +76,7 @@ def write_keys(endpoint_dir: Path, primary: str, secondary: str) -> None:
     write_json_atomic(endpoint_dir / KEYS_JSON, plain, 0o600)
     write_json_atomic(
         endpoint_dir / KEY_HASHES_JSON,
-        {"primary": _sha256(primary), "secondary": _sha256(secondary)},
+        {"primary": key_digest(primary), "secondary": key_digest(secondary)},
         0o600,
     )
 

@@ -23,7 +23,6 @@ from automl_local.backends.base import LocalPoller
 from automl_local.backends.local import _servers
 from automl_local.backends.local._endpoint_files import (
     folder_lock,
-    new_key,
     read_keys,
     write_endpoint_config,
     write_keys,
@@ -43,6 +42,7 @@ from automl_local.backends.local._serving import (
 )
 
 from automl_local.exceptions import ConfigError, NotFoundError, ServiceError
+from automl_local.keys import new_key
 
 if TYPE_CHECKING:
     from azure.ai.ml.entities import (

@@ -13,9 +13,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,8 +21,10 @@ from typing import Any
 from automl_local.backends.base import LocalPoller
 from automl_local.backends.local._convert import settings_from_job
 from automl_local.backends.local._names import check_job_name, generate_job_name
+from automl_local.backends.local._studio import studio_services, studio_url
 from automl_local.backends.operations import entity_summary
 
+from automl_local.detached import EVENTS_FILE, read_events, run_alive, start_run, stop_run
 from automl_local.exceptions import (
     AlreadyExistsError,
     ConfigError,
@@ -34,25 +33,11 @@ from automl_local.exceptions import (
 )
 from automl_local.settings import JobSettings
 
-__all__ = ["LocalJobOperations", "pid_alive", "yaml_folder"]
+__all__ = ["LocalJobOperations", "yaml_folder"]
 
 TERMINAL = ("Completed", "Failed", "Canceled")
 BEST_MODEL = "best_model"
-
-
-def pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    # A zombie (exited, not yet reaped by us) is not alive.
-    try:
-        with open(f"/proc/{int(pid)}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
+RUNNER = "automl_local.runner"  # the AutoML job process (python -m)
 
 
 class LocalJobOperations:
@@ -77,7 +62,7 @@ class LocalJobOperations:
         from azure.ai.ml.entities import PipelineJob
 
         if isinstance(job, PipelineJob):
-            from automl_local.backends.local._pipelines import submit_pipeline
+            from automl_local.backends.local.pipelines import submit_pipeline
 
             return submit_pipeline(self._client, job, experiment_name=experiment_name, tags=tags)
         if experiment_name:
@@ -88,6 +73,8 @@ class LocalJobOperations:
             job.description = description
         if tags:
             job.tags = {**(job.tags or {}), **tags}
+        if compute:
+            job.compute = compute
         name = check_job_name(job.name or generate_job_name())
         record = self._ws.catalogue.get("job", name)
         resume = False
@@ -112,6 +99,7 @@ class LocalJobOperations:
             resolve_path=self._resolve,
             warnings=warnings,
             seed=int(kwargs.get("seed", 0)),
+            compute_bound=self._compute_bound,
         )
         if not skip_validation:
             from automl_local.engine import validate_settings
@@ -131,6 +119,11 @@ class LocalJobOperations:
             json.loads((self._ws.job_dir(name) / "spec.json").read_text())
         )
         return self._start(settings, record, record.get("warnings", []), record.get("description"))
+
+    def _compute_bound(self, ref: str) -> tuple[int | None, str]:
+        from automl_local.backends.local._compute import compute_bound
+
+        return compute_bound(self._client, ref)
 
     def _resolve(self, path: str, base_dir: Path | None) -> str:
         from automl_local.backends.local._data import resolve_input_path
@@ -166,27 +159,7 @@ class LocalJobOperations:
             "pid": None,
         }
         self._ws.catalogue.put("job", name, record)
-        log = open(job_dir / "runner.log", "ab")  # noqa: SIM115 - handed to the child
-        try:
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "automl_local.runner",
-                    "--workspace",
-                    str(self._ws.root),
-                    "--job",
-                    name,
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                cwd=str(self._ws.root),
-            )
-        finally:
-            log.close()
-        self._ws.catalogue.update("job", name, {"pid": proc.pid})
+        self._ws.catalogue.update("job", name, {"pid": start_run(RUNNER, self._ws, name)})
         return self.get(name)
 
     # -- read --------------------------------------------------------------
@@ -200,7 +173,7 @@ class LocalJobOperations:
         status = record.get("status", "Unknown")
         if status in TERMINAL or record.get("type") != "automl":
             return status
-        if record.get("pid") and not pid_alive(record["pid"]):
+        if record.get("pid") and not run_alive(RUNNER, record["pid"], record["name"]):
             err = (
                 "the job process ended without finishing (killed?). Resume it with "
                 f"`automl-local job resume --name {record['name']}`."
@@ -215,7 +188,7 @@ class LocalJobOperations:
     def get(self, name: str) -> Any:
         record = self._record(name)
         if record.get("type") == "pipeline":
-            from automl_local.backends.local._pipelines import pipeline_entity
+            from automl_local.backends.local.pipelines import pipeline_entity
 
             return pipeline_entity(self._client, record)
         record["status"] = self._live_status(record)
@@ -237,12 +210,12 @@ class LocalJobOperations:
             props["automl_best_child_run_id"] = result.get("best_child_run_id", "")
             props["score"] = str(result.get("best_score", ""))
         job.properties = props
-        job._studio_url = self._ws.job_dir(name).as_uri()
+        job.services = studio_services(name)
         return job
 
     def list(self, *, parent_job_name: str | None = None, **kwargs: Any) -> Iterator[Any]:
         if parent_job_name:
-            from automl_local.backends.local._pipelines import list_children
+            from automl_local.backends.local.pipelines import list_children
 
             yield from list_children(self._client, parent_job_name)
             return
@@ -277,19 +250,11 @@ class LocalJobOperations:
     ) -> Iterator[dict[str, Any]]:
         """The job's events, as they come; stops after the final status."""
         self._record(name)
-        path = self._ws.job_dir(name) / "events.jsonl"
+        path = self._ws.job_dir(name) / EVENTS_FILE
         offset = 0
         while True:
-            if path.exists():
-                with open(path, encoding="utf-8") as fh:
-                    fh.seek(offset)
-                    chunk = fh.read()
-                    # only whole lines: the writer may be mid-line
-                    end = chunk.rfind("\n") + 1
-                    offset += len(chunk[:end].encode("utf-8"))
-                for line in chunk[:end].splitlines():
-                    if line.strip():
-                        yield json.loads(line)
+            events, offset = read_events(path, offset)
+            yield from events
             status = self._live_status(self._record(name))
             if status in TERMINAL:
                 # drain once more: the final events may have landed after our read
@@ -306,11 +271,11 @@ class LocalJobOperations:
         """Follow the job until it ends, as ``MLClient.jobs.stream`` does; raise if it failed."""
         record = self._record(name)
         if record.get("type") == "pipeline":
-            from automl_local.backends.local._pipelines import stream_pipeline
+            from automl_local.backends.local.pipelines import stream_pipeline
 
             return stream_pipeline(self._client, name, printer=printer)
         show = printer or _print_event
-        print(f"RunId: {name}\nWeb View: {self._ws.job_dir(name).as_uri()}\n", flush=True)
+        print(f"RunId: {name}\nWeb View: {studio_url(name)}\n", flush=True)
         for event in self.events(name):
             show(event)
         record = self._record(name)
@@ -325,19 +290,13 @@ class LocalJobOperations:
         def cancel() -> None:
             record = self._record(name)
             if record.get("type") == "pipeline":
-                from automl_local.backends.local._pipelines import cancel_pipeline
+                from automl_local.backends.local.pipelines import cancel_pipeline
 
                 return cancel_pipeline(self._client, name)
             if self._live_status(record) in TERMINAL:
                 return None
-            pid = record.get("pid")
-            if pid and pid_alive(pid):
-                os.kill(int(pid), signal.SIGTERM)
-                deadline = time.monotonic() + 30
-                while pid_alive(pid) and time.monotonic() < deadline:
-                    time.sleep(0.1)
-                if pid_alive(pid):
-                    os.killpg(int(pid), signal.SIGKILL)
+            if run_alive(RUNNER, record.get("pid"), name):
+                stop_run(RUNNER, record.get("pid"), name)
             record = self._record(name)
             if record["status"] not in TERMINAL:
                 self._ws.catalogue.update(
@@ -352,7 +311,7 @@ class LocalJobOperations:
     def output_path(self, name: str, output_name: str = BEST_MODEL) -> Path:
         record = self._record(name)
         if record.get("type") == "pipeline":
-            from automl_local.backends.local._pipelines import pipeline_output_path
+            from automl_local.backends.local.pipelines import pipeline_output_path
 
             return pipeline_output_path(self._client, name, output_name)
         if output_name != BEST_MODEL:
@@ -408,6 +367,7 @@ class LocalJobOperations:
                 base_dir=yaml_folder(job),
                 resolve_path=self._resolve,
                 warnings=[],
+                compute_bound=self._compute_bound,
             )
             from automl_local.engine import validate_settings
 
@@ -455,6 +415,9 @@ def _print_event(event: dict[str, Any]) -> None:
             f"best {event.get('best', float('nan')):.4f}",
             flush=True,
         )
+    elif kind == "featurization":  # what the search left out, and why (e.g. no ONNX converter)
+        for algorithm, why in (event.get("skipped_algorithms") or {}).items():
+            print(f"skipped {algorithm}: {why}", flush=True)
     elif kind == "status":
         print(
             f"Status: {event['status']}" + (f" ({event['error']})" if event.get("error") else ""),

@@ -204,6 +204,7 @@ class LocalModelOperations:
                 return True
             return bool(r.get("archived")) == (view == "ArchivedOnly")
 
+        self._adopt_all_from_mlflow(name)
         records = [r for r in self._ws.catalogue.list(KIND, name) if visible(r)]
         if stage:
             records = [r for r in records if r.get("stage") == stage]
@@ -431,6 +432,34 @@ class LocalModelOperations:
                 self._register(adopted, f"models:/{name}/{mv.version}", name, "mlflow_model",
                                mlflow_version=str(mv.version))
         return self._ws.catalogue.require(KIND, name, str(mv.version))
+
+    def _adopt_all_from_mlflow(self, name: str | None) -> None:
+        """Adopt every version registered straight into MLflow (a job's best model) that the
+        catalogue does not hold yet, so ``list`` shows it the moment the job reports it.
+
+        Without this a job's model appeared only after ``get`` had asked for it by name.
+        """
+        uri = self._ws.tracking_uri
+        if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+            return
+        from mlflow import MlflowClient
+        from mlflow.exceptions import MlflowException
+
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        ours = str(self._ws.root / "models")
+        try:
+            versions = client.search_model_versions(
+                None if name is None else f"name='{name}'", max_results=10_000
+            )
+        except MlflowException:
+            return
+        for mv in versions:
+            if ours in str(mv.source) or self._ws.catalogue.get(KIND, mv.name, str(mv.version)):
+                continue
+            try:
+                self._adopt_from_mlflow(mv.name, str(mv.version))
+            except (NotFoundError, ServiceError) as exc:  # a broken source must not hide the rest
+                logger.warning("could not adopt MLflow model %s:%s: %s", mv.name, mv.version, exc)
 
     def _entity(self, record: dict[str, Any]) -> Model:
         from azure.ai.ml.entities import Model

@@ -16,6 +16,7 @@ process (models are loaded at start).
 from __future__ import annotations
 
 import datetime as _dt
+import time
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +167,13 @@ def _restart(
     endpoint_dir: Path = ws.endpoint_dir(new["name"])
     _servers.stop_server(old.get("pid"), endpoint_dir)
     write_endpoint_config(endpoint_dir, endpoint_config(new))
+    # Workers of a stopped (or killed) server release the port a moment after they exit;
+    # wait briefly for it, so the scoring URI survives a restart on a busy machine.
+    deadline = time.monotonic() + _PORT_RELEASE_SECONDS
+    while new.get("port") and not _servers.is_port_free(new["port"]):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     port = _servers.pick_port(new.get("port"), avoid=_other_ports(ws, new["name"]))
     workers = _workers(new["served"])
     logs = {name: _deployment_log(endpoint_dir, name) for name in new["served"]}
@@ -186,6 +194,8 @@ def _restart(
         raise ServiceError(f"the model of {names} did not load:\n{details}")
     return {"pid": server.pid, "port": server.port, "workers": workers, "started_at": now()}
 
+
+_PORT_RELEASE_SECONDS = 3.0
 
 # Written by service/_app.py (ScoringRuntime._load) when a model fails to load.
 _LOAD_FAILURE_MARK = "could not load model"

@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 
 def credentials_from_client(endpoint: str, backend: str, workspace: str | None) -> tuple[str, str]:
     """Scoring URI and primary key as azure-ai-ml gives them (needs automl-local installed)."""
-    from automl_local.backends import get_client
+    from automl_local import get_client
 
     options = {"workspace": workspace} if backend == "local" and workspace else {}
     ml = get_client(backend, **options)

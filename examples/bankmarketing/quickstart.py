@@ -33,11 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", default="local", choices=["local", "azure"])
     args = parser.parse_args(argv)
 
-    from automl_local.backends import get_client
     from azure.ai.ml import load_job, load_online_deployment, load_online_endpoint
     from azure.ai.ml.entities import Model
 
-    from automl_local.cli._job import _print_final
+    from automl_local import get_client
     from automl_local.exceptions import AutoMLError
 
     try:
@@ -57,8 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.monotonic()
         returned = ml.jobs.create_or_update(job)
         ml.jobs.stream(returned.name)
-        if ml.backend == "local":
-            _print_final(ml, returned.name)
+        summary = ml.jobs.summary(returned.name)  # both backends; the leaderboard is local
+        for row in summary.get("leaderboard", [])[:5]:
+            print(f"  {row['rank']:>2}  {row['algorithm']:<22} {row['score']:.4f}")
+        print(f"best child: {summary.get('best_child_run_id')}")
         print(f"(job took {time.monotonic() - t0:.0f}s)")
 
         step(

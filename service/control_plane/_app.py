@@ -22,8 +22,6 @@ with 400 (bad parameter, named), 401, 404 or 409.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -44,6 +42,7 @@ from automl_local.exceptions import (
     DataError,
     NotFoundError,
 )
+from automl_local.keys import key_matches
 
 __all__ = ["ControlPlaneError", "create_app"]
 
@@ -101,7 +100,7 @@ def create_app(
     scheduler = Scheduler(client, **kwargs)
 
     if warm_up:
-        _warm_up()
+        _warm_up(client)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -129,15 +128,11 @@ def create_app(
     def require_key(
         credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
     ) -> None:
-        from automl_local.backends.local._pipeline_server import key_digests
+        from automl_local.backends.local.pipelines import key_digests
 
         if credentials is None or not credentials.credentials:
             raise ControlPlaneError(401, "Unauthorized", f"Missing bearer key. {_HOW_TO}")
-        presented = hashlib.sha256(credentials.credentials.encode()).hexdigest().encode("ascii")
-        matched = False
-        for digest in key_digests(ws):
-            matched |= hmac.compare_digest(presented, digest)
-        if not matched:
+        if not key_matches(credentials.credentials, key_digests(ws)):
             raise ControlPlaneError(
                 401, "Unauthorized", f"Invalid key (keys may have been regenerated). {_HOW_TO}"
             )
@@ -178,21 +173,20 @@ def create_app(
 
     @app.get("/pipelines", dependencies=auth, tags=["published pipelines"])
     def list_published() -> dict[str, Any]:
-        from automl_local.backends.local._batch import ENDPOINT, describe
+        from automl_local.backends.local.pipelines import describe_published, published_names
 
-        names = [r["name"] for r in ws.catalogue.list(ENDPOINT)]
-        return {"value": [describe(client, n) for n in names]}
+        return {"value": [describe_published(client, n) for n in published_names(client)]}
 
     @app.get("/pipelines/{name}", dependencies=auth, tags=["published pipelines"])
     def show_published(name: str) -> dict[str, Any]:
-        from automl_local.backends.local._batch import describe
+        from automl_local.backends.local.pipelines import describe_published
 
-        return describe(client, name)
+        return describe_published(client, name)
 
     @app.post("/pipelines/{name}", dependencies=auth, tags=["published pipelines"])
     def submit_published(name: str, body: PipelineSubmitRequest) -> dict[str, Any]:
         """Start a run (classic ``PipelineSubmit``); the response's ``Id`` is the run id."""
-        from automl_local.backends.local._batch import invoke_published
+        from automl_local.backends.local.pipelines import invoke_published
 
         unsupported = sorted(set(body.model_extra or {}) - {"RunSource"})
         if unsupported:
@@ -214,7 +208,7 @@ def create_app(
 
     @app.get("/pipelines/{name}/runs", dependencies=auth, tags=["published pipelines"])
     def published_runs(name: str) -> dict[str, Any]:
-        from automl_local.backends.local._batch import runs_of
+        from automl_local.backends.local.pipelines import runs_of
 
         return {"value": [_run_summary(r) for r in runs_of(client, name)]}
 
@@ -227,7 +221,7 @@ def create_app(
         azureml_model_deployment: str | None = Header(None),
     ) -> dict[str, Any]:
         """Start a run of the endpoint's (default, or named by header) pipeline deployment."""
-        from automl_local.backends.local._batch import invoke_published
+        from automl_local.backends.local.pipelines import invoke_published
 
         props = body.properties
         if props.OutputData:
@@ -272,7 +266,7 @@ def create_app(
 
     @app.get("/endpoints/{name}/jobs", dependencies=auth, tags=["batch endpoints"])
     def endpoint_jobs(name: str) -> dict[str, Any]:
-        from automl_local.backends.local._batch import runs_of
+        from automl_local.backends.local.pipelines import runs_of
 
         return {"value": [_run_summary(r) for r in runs_of(client, name)]}
 
@@ -285,7 +279,7 @@ def create_app(
 
     @app.get("/jobs/{job_name}", dependencies=auth, tags=["jobs"])
     def show_run(job_name: str) -> dict[str, Any]:
-        from automl_local.backends.local._pipelines import live_record
+        from automl_local.backends.local.pipelines import live_record
 
         record = ws.catalogue.require("job", job_name, hint="GET /jobs lists the runs.")
         if record.get("type") == "pipeline":
@@ -296,15 +290,15 @@ def create_app(
 
     @app.get("/schedules", dependencies=auth, tags=["schedules"])
     def list_schedules() -> dict[str, Any]:
-        from automl_local.backends.local._schedules import KIND
+        from automl_local.backends.local.pipelines import schedule_records
 
-        return {"value": [_schedule_summary(client, r) for r in ws.catalogue.list(KIND)]}
+        return {"value": [_schedule_summary(client, r) for r in schedule_records(client)]}
 
     @app.get("/schedules/{name}", dependencies=auth, tags=["schedules"])
     def show_schedule(name: str) -> dict[str, Any]:
-        from automl_local.backends.local._schedules import KIND, schedule_history
+        from automl_local.backends.local.pipelines import schedule_history, schedule_record
 
-        record = ws.catalogue.require(KIND, name, hint="GET /schedules lists them.")
+        record = schedule_record(client, name, hint="GET /schedules lists them.")
         return {**_schedule_summary(client, record), "history": schedule_history(client, name)}
 
     @app.post("/schedules/{name}/trigger", dependencies=auth, tags=["schedules"])
@@ -315,13 +309,13 @@ def create_app(
     return app
 
 
-def _warm_up() -> None:
-    import automl_local.backends.local._batch
-    import automl_local.backends.local._jobs
-    import automl_local.backends.local._pipelines
-    import automl_local.backends.local._schedules  # noqa: F401
+def _warm_up(client: Any) -> None:
     import azure.ai.ml
     import azure.ai.ml.entities  # noqa: F401
+
+    # the client's groups import their modules on first use: use them all once, now
+    for group in ("jobs", "schedules", "batch_endpoints", "batch_deployments"):
+        getattr(client, group)
 
 
 def _run_summary(record: dict[str, Any]) -> dict[str, Any]:
@@ -352,7 +346,7 @@ def _run_detail(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _schedule_summary(client: Any, record: dict[str, Any]) -> dict[str, Any]:
-    from automl_local.backends.local._schedules import next_run_time, schedule_history
+    from automl_local.backends.local.pipelines import next_run_time, schedule_history
 
     history = schedule_history(client, record["name"])
     upcoming = next_run_time(record) if record.get("is_enabled") else None

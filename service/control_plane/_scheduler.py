@@ -60,10 +60,10 @@ class Scheduler:
 
     def tick(self) -> list[dict[str, Any]]:
         """One pass over the schedules; returns the history entries it wrote."""
-        from automl_local.backends.local._schedules import KIND
+        from automl_local.backends.local.pipelines import schedule_records
 
         written = []
-        for record in self.client.workspace.catalogue.list(KIND):
+        for record in schedule_records(self.client):
             if not record.get("is_enabled"):
                 continue
             try:
@@ -76,12 +76,12 @@ class Scheduler:
         return written
 
     def _one(self, record: dict[str, Any]) -> dict[str, Any] | None:
-        from automl_local.backends.local._schedule_triggers import plan_trigger
-        from automl_local.backends.local._schedules import (
-            KIND,
+        from automl_local.backends.local.pipelines import (
             fire_schedule,
+            plan_trigger,
             record_run,
             schedule_anchor,
+            set_last_fire_time,
         )
 
         name = record["name"]
@@ -98,7 +98,7 @@ class Scheduler:
             latest, count = following, count + 1
             following = plan.next_after(following)
         # claim the fire time first: a slow submission must not be fired twice
-        self.client.workspace.catalogue.update(KIND, name, {"last_fire_time": latest.timestamp()})
+        set_last_fire_time(self.client, name, latest)
         late = (now - latest).total_seconds()
         if late <= self.grace_seconds:
             logger.info("schedule %s: firing for %s", name, latest.isoformat())

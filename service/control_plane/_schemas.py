@@ -14,7 +14,7 @@ class PipelineSubmitRequest(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    ExperimentName: str | None = Field(None, description="Experiment of the new run.")
+    ExperimentName: str | None = Field(default=None, description="Experiment of the new run.")
     ParameterAssignments: dict[str, Any] = Field(
         default_factory=dict,
         description="Pipeline inputs by name: literals, or paths/URLs/azureml:<asset>:<v> "
@@ -30,7 +30,7 @@ class BatchInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     JobInputType: str = Field(
-        "Literal", description="Literal, UriFile, UriFolder or MLTable (case-insensitive)."
+        default="Literal", description="Literal, UriFile, UriFolder or MLTable (case-insensitive)."
     )
     Uri: str | None = None
     Value: Any = None
@@ -42,7 +42,7 @@ class BatchJobProperties(BaseModel):
     InputData: dict[str, BatchInput] = Field(default_factory=dict)
     OutputData: dict[str, Any] | None = None
     properties: dict[str, Any] | None = Field(
-        None, description='Run properties, e.g. {"experimentName": "nightly"}.'
+        default=None, description='Run properties, e.g. {"experimentName": "nightly"}.'
     )
 
 

@@ -184,3 +184,28 @@ def test_server_commands(env: dict[str, Any], capsys: pytest.CaptureFixture[str]
     assert "was not running" in out
     code, _, err = run(capsys, "server", "start", "--missed-runs", "sometimes")
     assert code == 2 and "sometimes" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "instead"),
+    [
+        (("server", "start"), "automl-local pipeline publish --backend azure"),
+        (("server", "stop"), "automl-local schedule disable --backend azure"),
+        (("server", "status"), "automl-local pipeline list --backend azure"),
+        (("server", "logs"), "automl-local job stream --backend azure"),
+        (("server", "get-credentials"), "Entra ID token, not keys"),
+        (("server", "regenerate-keys"), "Entra ID token, not keys"),
+    ],
+)
+def test_server_commands_on_azure_say_why_not_and_what_instead(
+    env: dict[str, Any], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    argv: tuple[str, ...], instead: str,
+) -> None:
+    for var, value in (("AZURE_SUBSCRIPTION_ID", "00000000-0000-0000-0000-000000000000"),
+                       ("AZURE_RESOURCE_GROUP", "rg"), ("AZUREML_WORKSPACE_NAME", "ws")):
+        monkeypatch.setenv(var, value)
+    code, out, err = run(capsys, *argv, "--backend", "azure")
+    assert code == 2, (out, err)
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("error: control_plane.") and "is local-only" in line, line
+    assert instead in line and "Traceback" not in err

@@ -425,7 +425,7 @@ class LocalProbe(ContractProbe):
 
     def schedules_created(self, cron: Any, recurrence: Any) -> None:
         """Stored with their next fire times; no server was started (the suite turns it off)."""
-        from automl_local.backends.local._pipeline_server import server_state
+        from automl_local.backends.local.pipelines import server_state
 
         for name in (cron.name, recurrence.name):
             upcoming = self.client.schedules.get(name).properties["automl_local.next_run_time"]

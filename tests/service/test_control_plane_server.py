@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import time
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ KIT = Path(__file__).parents[1] / "backends" / "local"
 if str(KIT) not in sys.path:  # the pipeline test kit lives beside the backend tests
     sys.path.insert(0, str(KIT))
 
-from automl_local.backends.local._pipeline_server import (  # noqa: E402
+from automl_local.backends.local.pipelines import (  # noqa: E402
     get_keys,
     regenerate_key,
     server_state,
@@ -33,7 +34,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
     three hours before the server first starts (so its fire times were missed), and the
     server running with the ``run_once`` missed-run policy."""
     from automl_local.backends import get_client
-    from automl_local.backends.local._batch import publish_job
+    from automl_local.backends.local.pipelines import publish_job
     from azure.ai.ml.entities import JobSchedule, RecurrenceTrigger
 
     root = tmp_path_factory.mktemp("cp")
@@ -44,10 +45,13 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("AUTOML_LOCAL_SERVER_AUTOSTART", "0")
         publish_job(ml, job.name, "kit-pipeline")
+        # Fire times at half past "now" (UTC): the last missed one was 30 min ago and the next
+        # is 30 min away, so no on-time run can race the missed-run check below.
+        start = dt.datetime.now(dt.UTC) - dt.timedelta(hours=3, minutes=30)
         schedule = JobSchedule(
             name="hourly", create_job=load(path),
             trigger=RecurrenceTrigger(frequency="hour", interval=1,
-                                      start_time="2024-01-01T00:00:00"),
+                                      start_time=start.strftime("%Y-%m-%dT%H:%M:%S")),
         )  # fmt: skip
         ml.schedules.begin_create_or_update(schedule).result()
     ml.workspace.catalogue.update("schedule", "hourly", {"anchor": time.time() - 3 * 3600})

@@ -378,3 +378,18 @@ def test_no_header_of_an_online_invocation_leaks_into_the_next(client: Any, fake
     assert "azureml-model-deployment" not in sent.headers
     assert FakeCredential.claims(sent.headers["Authorization"])["aud"] == "https://ml.azure.com"
     assert EndpointInvokeFields.DEFAULT_HEADER == {"Content-Type": "application/json"}
+
+
+def test_published_pipelines_publish_makes_endpoint_deployment_and_default(
+    client: Any, fake: Any, project: Path
+) -> None:
+    job = client.jobs.create_or_update(_load(project))
+    info = client.published_pipelines.publish(job.name, "pub-ep", description="nightly")
+    assert info["name"] == "pub-ep" and info["default_deployment"] == "default"
+    assert info["deployments"] == ["default"] and info["description"] == "nightly"
+    deployment = fake.transport.one("PUT", r"/batchEndpoints/pub-ep/deployments/default$")
+    assert deployment.json()["properties"]["description"] == "nightly"
+    endpoint_puts = [r for r in fake.transport.requests
+                     if r.method == "PUT" and r.path.endswith("/batchEndpoints/pub-ep")]
+    assert endpoint_puts[-1].json()["properties"]["defaults"] == {"deploymentName": "default"}
+    assert client.published_pipelines.describe("pub-ep") == info

@@ -74,7 +74,7 @@ def load(path: Path, **overrides: Any) -> Any:
 
 def wait_terminal(client: Any, name: str, timeout: float = 120.0) -> dict[str, Any]:
     """Poll the job record until it ends; return it."""
-    from automl_local.backends.local._pipelines import live_record
+    from automl_local.backends.local.pipelines import live_record
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

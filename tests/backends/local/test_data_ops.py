@@ -200,7 +200,7 @@ def test_resolve_errors(ml: LocalClient, table: Path) -> None:
         ConfigError, match=r"names a data asset without a version.*azureml:bank@latest"
     ):
         resolve_input_path(ml, "azureml:bank")
-    with pytest.raises(DataError, match=r"Azure datastore path"):
+    with pytest.raises(DataError, match=r"workspaceblobstore.*datastore folder.*does not exist"):
         resolve_input_path(ml, "azureml://datastores/workspaceblobstore/paths/train/")
     with pytest.raises(DataError, match=r"input path './nope' was not found .*YAML folder"):
         resolve_input_path(ml, "./nope", table.parent)

@@ -165,14 +165,24 @@ def test_cancel_ends_the_job(ml, tmp_path, tiny_mltable):
         ml.jobs.stream(name, printer=lambda e: None)
 
 
-def test_azure_only_fields_warn(ml, tmp_path, tiny_mltable):
+def test_compute_is_resolved_and_bounds_concurrency(ml, tmp_path, tiny_mltable):
+    from azure.ai.ml.entities import AmlCompute
+    from azure.core.exceptions import ResourceNotFoundError
+
     path = _yaml(
         tmp_path,
         tiny_mltable,
         **{"experiment_name: tiny": "experiment_name: tiny\ncompute: azureml:cpu-cluster"},
     )
-    name = ml.jobs.create_or_update(load_job(path)).name
+    with pytest.raises(ResourceNotFoundError, match="compute 'cpu-cluster' was not found"):
+        ml.jobs.create_or_update(load_job(path))
+    ml.begin_create_or_update(AmlCompute(name="cpu-cluster", max_instances=1)).result()
+    job = load_job(path)
+    job.limits.max_concurrent_trials = 4
+    name = ml.jobs.create_or_update(job).name
     warnings = ml.workspace.catalogue.get("job", name)["warnings"]
-    assert any("compute=cpu-cluster is Azure-only" in w for w in warnings)
+    assert any("max_instances=1" in w and "at most 1 concurrent" in w for w in warnings)
+    spec = json.loads((ml.workspace.job_dir(name) / "spec.json").read_text())
+    assert spec["limits"]["max_concurrent_trials"] == 1
     ml.jobs.begin_cancel(name).result()
     assert Path(ml.workspace.job_dir(name)).exists()

@@ -68,7 +68,7 @@ def test_the_bank_marketing_pipeline_runs(bank_run: dict[str, Any]) -> None:
 
 
 def test_a_rerun_reuses_every_step_and_a_publication_serves_it(bank_run: dict[str, Any]) -> None:
-    from automl_local.backends.local._batch import invoke_published, publish_job
+    from automl_local.backends.local.pipelines import invoke_published, publish_job
 
     ml = bank_run["ml"]
     again = ml.jobs.create_or_update(load(EXAMPLE, **bank_run["overrides"]))

@@ -12,14 +12,14 @@ HERE = Path(__file__).parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from automl_local.backends.local._batch import (  # noqa: E402
+from automl_local.backends.local.pipelines import (  # noqa: E402
     LocalBatchDeploymentOperations,
     LocalBatchEndpointOperations,
     coerce_parameters,
-    describe,
     invoke_published,
     publish_job,
 )
+from automl_local.backends.local.pipelines import describe_published as describe  # noqa: E402
 from pipeline_testkit import load, nodes, wait_terminal, write_two_node_pipeline  # noqa: E402
 
 from automl_local.exceptions import ConfigError, NotFoundError  # noqa: E402

@@ -184,3 +184,63 @@ def test_bad_schedules_are_refused_before_anything_is_stored(ml: Any, schedule_f
     with pytest.raises(ConfigError, match=r"takes a JobSchedule, got str"):
         ml.schedules.begin_create_or_update("nightly").result()
     assert ml.workspace.catalogue.list("schedule") == []
+
+
+STAMP_PIPELINE = """\
+type: pipeline
+inputs:
+  when: ${{creation_context.trigger_time}}
+outputs:
+  stamp:
+    type: uri_file
+jobs:
+  stamp:
+    type: command
+    command: echo "${{inputs.when}}" > ${{outputs.out}}
+    environment: azureml:AzureML-sklearn-1.5@latest
+    inputs:
+      when: ${{parent.inputs.when}}
+    outputs:
+      out: ${{parent.outputs.stamp}}
+"""
+
+
+def test_schedule_expressions_are_resolved_when_the_schedule_fires(
+    ml: Any, tmp_path: Path
+) -> None:
+    """Azure's ``${{creation_context.trigger_time}}`` (string inputs) resolves per run."""
+    import datetime as dt
+
+    from azure.ai.ml.entities import CronTrigger, JobSchedule
+
+    path = tmp_path / "stamp.yml"
+    path.write_text(STAMP_PIPELINE)
+    schedule = JobSchedule(name="stamped", trigger=CronTrigger(expression="0 6 * * *"),
+                           create_job=load(path))
+    ml.schedules.begin_create_or_update(schedule).result()
+    result = ml.schedules.trigger("stamped")
+    assert wait_terminal(ml, result.job_name)["status"] == "Completed"
+    (entry,) = ml.schedules.history("stamped")
+    fired = dt.datetime.fromisoformat(entry["scheduled_time"]).astimezone(dt.UTC)
+    stamp = (ml.jobs.output_path(result.job_name, "stamp") / "out").read_text().strip()
+    assert stamp == fired.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_held_expressions_expand_per_run() -> None:
+    import datetime as dt
+
+    from automl_local.backends.local.pipelines import (
+        expand_schedule_expressions,
+        hold_schedule_expressions,
+    )
+
+    job = {"inputs": {"when": {"path": "${{ creation_context.trigger_time }}"}, "n": 3},
+           "outputs": {"o": {"path": "azureml://datastores/d/paths/${{name}}/o.csv"}}}
+    held = hold_schedule_expressions(job)
+    assert "${{" not in str(held) and held["inputs"]["n"] == 3
+    when = dt.datetime(2026, 12, 1, 7, 30, tzinfo=dt.UTC)
+    run = expand_schedule_expressions(held, job_name="nightly_1", trigger_time=when)
+    assert run["inputs"]["when"] == "2026-12-01T07:30:00Z"
+    assert run["outputs"]["o"]["path"] == "azureml://datastores/d/paths/nightly_1/o.csv"
+    assert expand_schedule_expressions(held, job_name="nightly_2", trigger_time=when)[
+        "outputs"]["o"]["path"].endswith("/nightly_2/o.csv")

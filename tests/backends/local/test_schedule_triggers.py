@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from automl_local.backends.local._schedule_triggers import plan_trigger, to_zone, upcoming
+from automl_local.backends.local.pipelines import plan_trigger, to_zone, upcoming
 
 from automl_local.exceptions import ConfigError
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 def get_ml_client():
     if os.environ.get("AUTOML_LOCAL_WORKSPACE"):
-        from automl_local.backends import get_client
+        from automl_local import get_client
 
         return get_client("local", workspace=os.environ["AUTOML_LOCAL_WORKSPACE"])
     from azure.ai.ml import MLClient

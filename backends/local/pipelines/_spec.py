@@ -108,7 +108,7 @@ def _normalise(data: dict[str, Any]) -> dict[str, Any]:
     for body in (data.get("jobs") or {}).values():
         if not isinstance(body, dict) or body.get("type") != "automl":
             continue
-        outputs = {}
+        outputs: dict[str, Any] = {}
         for key, value in (body.get("outputs") or {}).items():
             if isinstance(value, dict):
                 raw = value.get("value", value.get("path"))

@@ -17,6 +17,7 @@ handled by the server's policy: see :mod:`service.control_plane._scheduler`.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import io
 import json
@@ -27,7 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from automl_local.backends.base import LocalPoller
-from automl_local.backends.local._schedule_triggers import plan_trigger
+from automl_local.backends.local.pipelines._control_plane import ensure_server, server_url
+from automl_local.backends.local.pipelines._expressions import (
+    expand_schedule_expressions,
+    hold_schedule_expressions,
+)
+from automl_local.backends.local.pipelines._triggers import plan_trigger
 
 from automl_local.exceptions import ConfigError, NotFoundError
 
@@ -40,6 +46,9 @@ __all__ = [
     "record_run",
     "schedule_anchor",
     "schedule_history",
+    "schedule_record",
+    "schedule_records",
+    "set_last_fire_time",
 ]
 
 KIND = "schedule"
@@ -85,10 +94,11 @@ def _job_payload(client: Any, create_job: Any) -> dict[str, Any]:
     if isinstance(create_job, PipelineJob):
         import os
 
-        from automl_local.backends.local._pipeline_spec import pipeline_job_dict, prepare_pipeline
+        from automl_local.backends.local.pipelines._spec import pipeline_job_dict, prepare_pipeline
 
         base_dir = Path(getattr(create_job, "base_path", None) or os.getcwd())
-        data, _, warnings = prepare_pipeline(client, pipeline_job_dict(create_job), base_dir)
+        held = hold_schedule_expressions(pipeline_job_dict(create_job))
+        data, _, warnings = prepare_pipeline(client, held, base_dir)
         return {
             "kind": "pipeline", "pipeline": data, "base_dir": str(base_dir),
             "warnings": warnings, "experiment_name": create_job.experiment_name,
@@ -115,7 +125,9 @@ def _job_payload(client: Any, create_job: Any) -> dict[str, Any]:
                 f"create_job cannot be stored as Azure's job YAML: {message}. A scheduled AutoML "
                 "job needs mltable inputs (an MLTable folder or azureml:<asset>@latest)."
             ) from None
-        return {"kind": "automl", "job": dumped, "base_dir": str(base_dir)}
+        return {
+            "kind": "automl", "job": hold_schedule_expressions(dumped), "base_dir": str(base_dir)
+        }
     raise ConfigError(
         f"create_job must be a job entity, a job YAML or an existing job name, got "
         f"{type(create_job).__name__}."
@@ -127,7 +139,7 @@ def _job_entity(client: Any, payload: dict[str, Any]) -> Any:
     if payload["kind"] == "job_ref":
         return payload["job"]
     if payload["kind"] == "pipeline":
-        from automl_local.backends.local._pipeline_spec import to_pipeline_job
+        from automl_local.backends.local.pipelines._spec import to_pipeline_job
 
         return to_pipeline_job(payload["pipeline"], payload.get("base_dir"))
     import yaml
@@ -158,6 +170,21 @@ def _runs(client: Any, name: str) -> list[dict[str, Any]]:
     return [r for r in client.workspace.catalogue.list(RUN_KIND) if r.get("schedule") == name]
 
 
+def schedule_records(client: Any) -> list[dict[str, Any]]:
+    """Every stored schedule (enabled or not), as the catalogue holds it."""
+    return list(client.workspace.catalogue.list(KIND))
+
+
+def schedule_record(client: Any, name: str, *, hint: str = _HINT) -> dict[str, Any]:
+    """The stored schedule ``name``, or NotFoundError with ``hint``."""
+    return dict(client.workspace.catalogue.require(KIND, name, hint=hint))
+
+
+def set_last_fire_time(client: Any, name: str, when: dt.datetime) -> None:
+    """Claim fire time ``when`` of schedule ``name``: it is handled, never fired again."""
+    client.workspace.catalogue.update(KIND, name, {"last_fire_time": when.timestamp()})
+
+
 def schedule_history(client: Any, name: str) -> list[dict[str, Any]]:
     """The schedule's runs, oldest first: scheduled time, job name, reason, error."""
     return _runs(client, name)
@@ -180,9 +207,10 @@ def fire_schedule(
         "missed": missed, "error": None,
     }  # fmt: skip
     origin = {"schedule": name, "scheduled_time": scheduled.isoformat(), "via": reason}
+    payload = expand_schedule_expressions(payload, job_name=job_name, trigger_time=scheduled)
     try:
         if payload["kind"] == "pipeline":
-            from automl_local.backends.local._pipelines import start_pipeline
+            from automl_local.backends.local.pipelines._jobs import start_pipeline
 
             start_pipeline(
                 client, payload["pipeline"], name=job_name, base_dir=payload.get("base_dir"),
@@ -206,7 +234,7 @@ def _rerun(client: Any, source: str, job_name: str, origin: dict[str, Any]) -> s
     ws = client.workspace
     record = ws.catalogue.require("job", source, hint="The schedule's create_job is gone.")
     if record.get("type") == "pipeline":
-        from automl_local.backends.local._pipelines import start_pipeline
+        from automl_local.backends.local.pipelines._jobs import start_pipeline
 
         data = json.loads((ws.job_dir(source) / "pipeline.json").read_text())
         start_pipeline(
@@ -278,8 +306,6 @@ class LocalScheduleOperations:
         }  # fmt: skip
         self._ws.catalogue.put(KIND, name, record)
         if enabled:
-            from automl_local.backends.local._pipeline_server import ensure_server
-
             ensure_server(self._ws)
         return self.get(name)
 
@@ -291,8 +317,6 @@ class LocalScheduleOperations:
             changes.update(anchor=time.time(), last_fire_time=None)
         self._ws.catalogue.update(KIND, name, changes)
         if flag:
-            from automl_local.backends.local._pipeline_server import ensure_server
-
             ensure_server(self._ws)
         return self.get(name)
 
@@ -351,6 +375,9 @@ class LocalScheduleOperations:
         props = dict(record.get("properties") or {})
         upcoming = next_run_time(record) if record.get("is_enabled") else None
         props["automl_local.next_run_time"] = upcoming.isoformat() if upcoming else ""
+        props["automl_local.server_url"] = server_url(self._ws) or ""  # who fires it
+        if record.get("warnings"):
+            props["automl_local.warnings"] = "\n".join(record["warnings"])
         history = _runs(self._client, record["name"])
         if history:
             props["automl_local.last_job"] = str(history[-1].get("job_name") or "")
@@ -379,7 +406,7 @@ class LocalScheduleOperations:
             if wanted is None or bool(record.get("is_enabled")) == wanted:
                 yield self._entity(record)
 
-    def history(self, name: str) -> list[dict[str, Any]]:
+    def history(self, name: str) -> builtins.list[dict[str, Any]]:
         """The schedule's runs, oldest first (local extension; Azure shows them in studio)."""
         self._record(name)
         return schedule_history(self._client, name)

@@ -20,6 +20,7 @@ Model batch deployments (scoring files in bulk) are not emulated.
 
 from __future__ import annotations
 
+import builtins
 import re
 import time
 from collections.abc import Iterator
@@ -35,9 +36,12 @@ __all__ = [
     "LocalBatchDeploymentOperations",
     "LocalBatchEndpointOperations",
     "coerce_parameters",
+    "describe_published",
     "invoke_published",
     "parameters_of",
     "publish_job",
+    "published_names",
+    "runs_of",
 ]
 
 ENDPOINT = "batch_endpoint"
@@ -63,8 +67,10 @@ def _coerce(name: str, value: Any, type_: str) -> Any:
     """``value`` as pipeline input ``name`` of ``type_`` wants it, or ConfigError naming it."""
     from azure.ai.ml import Input
 
-    if isinstance(value, Input) and type_ not in DATA_TYPES:  # Azure's form of a literal
-        value = value.default
+    if isinstance(value, Input):  # azure-ai-ml's form: a path for data, a default for a literal
+        data = type_ in DATA_TYPES
+        first, second = (value.path, value.default) if data else (value.default, value.path)
+        value = first if first is not None else second
     bad = ConfigError(
         f"parameter {name!r} must be {_TYPE_WORDS.get(type_, type_)}, got {value!r}."
     )
@@ -188,16 +194,17 @@ def publish_job(
             BatchEndpoint(name=name, description=description)
         ).result()
     deployment = PipelineComponentBatchDeployment(
-        name=DEFAULT_DEPLOYMENT, endpoint_name=name, job_definition=job_name,
+        name=DEFAULT_DEPLOYMENT, endpoint_name=name,
+        job_definition=job_name,  # type: ignore[arg-type]  # a job name: azure-ai-ml takes it
         description=description or f"published from pipeline job {job_name}",
     )  # fmt: skip
     LocalBatchDeploymentOperations(client).begin_create_or_update(deployment).result()
-    return describe(client, name)
+    return describe_published(client, name)
 
 
-def describe(client: Any, name: str) -> dict[str, Any]:
+def describe_published(client: Any, name: str) -> dict[str, Any]:
     """What a caller needs to trigger endpoint ``name``: URLs, deployment, parameters."""
-    from automl_local.backends.local._pipeline_server import server_url
+    from automl_local.backends.local.pipelines._control_plane import server_url
 
     endpoint = client.workspace.catalogue.require(ENDPOINT, name, hint=_HINT)
     deployment_name = endpoint.get("default_deployment")
@@ -221,6 +228,11 @@ def describe(client: Any, name: str) -> dict[str, Any]:
     }
 
 
+def published_names(client: Any) -> list[str]:
+    """The names of the batch endpoints (published pipelines) of the workspace."""
+    return [str(r["name"]) for r in client.workspace.catalogue.list(ENDPOINT)]
+
+
 def _deployments(client: Any, endpoint: str) -> list[dict[str, Any]]:
     return [
         d
@@ -242,7 +254,7 @@ def invoke_published(
     as_entity: bool = True,
 ) -> Any:
     """Start a run of a published pipeline; return its ``PipelineJob`` (or its job record)."""
-    from automl_local.backends.local._pipelines import start_pipeline
+    from automl_local.backends.local.pipelines._jobs import start_pipeline
 
     record = client.workspace.catalogue.require(ENDPOINT, endpoint, hint=_HINT)
     chosen = deployment or record.get("default_deployment")
@@ -273,7 +285,7 @@ def _check_data_parameters(
     """Data given as parameters must exist now (400 at the trigger, not a failed run later)."""
     from pathlib import Path
 
-    from automl_local.backends.local._pipeline_spec import local_input_path
+    from automl_local.backends.local.pipelines._spec import local_input_path
 
     base_dir = Path(body.get("base_dir") or client.workspace.root)
     for name, value in (data.get("inputs") or {}).items():
@@ -305,7 +317,7 @@ class LocalBatchEndpointOperations:
 
     def begin_create_or_update(self, endpoint: Any, **kwargs: Any) -> LocalPoller[Any]:
         def create() -> Any:
-            from automl_local.backends.local._pipeline_server import ensure_server
+            from automl_local.backends.local.pipelines._control_plane import ensure_server
 
             name = _check_name(endpoint.name, "batch endpoint")
             existing = self._ws.catalogue.get(ENDPOINT, name) or {}
@@ -332,7 +344,7 @@ class LocalBatchEndpointOperations:
         return LocalPoller(create)
 
     def get(self, name: str, **kwargs: Any) -> Any:
-        from automl_local.backends.local._pipeline_server import server_url
+        from automl_local.backends.local.pipelines._control_plane import server_url
         from azure.ai.ml._restclient.arm_ml_service.models import BatchEndpointDefaults
         from azure.ai.ml.entities import BatchEndpoint
 
@@ -342,7 +354,9 @@ class LocalBatchEndpointOperations:
         return BatchEndpoint(
             name=name, description=record.get("description"), tags=record.get("tags"),
             auth_mode=record.get("auth_mode"),
-            defaults=BatchEndpointDefaults(deployment_name=default) if default else None,
+            # azure-ai-ml's annotation says dict; it reads the REST model (Azure returns one)
+            defaults=BatchEndpointDefaults(deployment_name=default)  # type: ignore[arg-type]
+            if default else None,
             scoring_uri=f"{base}/endpoints/{name}/jobs" if base else None,
             openapi_uri=f"{base}/openapi.json" if base else None,
             provisioning_state="Succeeded",
@@ -384,7 +398,7 @@ class LocalBatchEndpointOperations:
         )  # fmt: skip
         return BatchJob(id=job["name"], name=job["name"], type="pipeline", status=job["status"])
 
-    def list_jobs(self, endpoint_name: str) -> list[Any]:
+    def list_jobs(self, endpoint_name: str) -> builtins.list[Any]:
         from azure.ai.ml.entities._deployment.batch_job import BatchJob
 
         return [
@@ -407,7 +421,7 @@ class LocalBatchDeploymentOperations:
         import os
         from pathlib import Path
 
-        from automl_local.backends.local._pipeline_spec import (
+        from automl_local.backends.local.pipelines._spec import (
             component_dict,
             pipeline_job_dict,
             prepare_pipeline,
@@ -531,7 +545,7 @@ class LocalBatchDeploymentOperations:
 
         return LocalPoller(delete)
 
-    def list_jobs(self, endpoint_name: str, *, name: str | None = None) -> list[Any]:
+    def list_jobs(self, endpoint_name: str, *, name: str | None = None) -> builtins.list[Any]:
         from azure.ai.ml.entities._deployment.batch_job import BatchJob
 
         return [

@@ -14,21 +14,24 @@ for ``automl-local server get-credentials``. Keys are never logged.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import secrets
-import signal
-import subprocess
 import sys
 import time
-from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
-from automl_local.backends.local._servers import is_port_free, pick_port
+from automl_local.backends.local._servers import (
+    DEFAULT_STARTUP_TIMEOUT,
+    HOST,
+    is_port_free,
+    launch_server,
+    pick_port,
+)
 
 from automl_local.exceptions import ConfigError, ServiceError
+from automl_local.keys import key_digest, new_key
+from automl_local.processes import is_alive, terminate
 from automl_local.workspace import Workspace
 
 __all__ = [
@@ -48,14 +51,12 @@ __all__ = [
     "stop_server",
 ]
 
-HOST = "127.0.0.1"
 KIND = "control_plane"
 STATE = "server"
 KEYS = "keys"
 KEY_SLOTS = ("primary", "secondary")
 MISSED_RUN_POLICIES = ("run_once", "skip")
 AUTOSTART_ENV = "AUTOML_LOCAL_SERVER_AUTOSTART"
-STARTUP_TIMEOUT = float(os.environ.get("AUTOML_LOCAL_STARTUP_TIMEOUT", "120"))
 _MODULE = "automl_local.service.control_plane"
 
 
@@ -68,17 +69,13 @@ def control_plane_dir(ws: Workspace) -> Path:
 # ---------------------------------------------------------------------- keys
 
 
-def _digest(key: str) -> str:
-    return sha256(key.encode("utf-8")).hexdigest()
-
-
 def _write_keys(ws: Workspace, keys: dict[str, str]) -> None:
     path = control_plane_dir(ws) / "keys.json"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump(keys, fh)
     os.chmod(path, 0o600)
-    ws.catalogue.put(KIND, KEYS, {f"{slot}_sha256": _digest(k) for slot, k in keys.items()})
+    ws.catalogue.put(KIND, KEYS, {f"{slot}_sha256": key_digest(k) for slot, k in keys.items()})
 
 
 def ensure_keys(ws: Workspace) -> dict[str, str]:
@@ -86,7 +83,7 @@ def ensure_keys(ws: Workspace) -> dict[str, str]:
     path = control_plane_dir(ws) / "keys.json"
     if path.exists() and ws.catalogue.get(KIND, KEYS):
         return get_keys(ws)
-    keys = {slot: secrets.token_urlsafe(32) for slot in KEY_SLOTS}
+    keys = {slot: new_key() for slot in KEY_SLOTS}
     _write_keys(ws, keys)
     return keys
 
@@ -103,7 +100,7 @@ def regenerate_key(ws: Workspace, slot: str = "primary") -> dict[str, str]:
     if slot not in KEY_SLOTS:
         raise ConfigError(f"key type {slot!r} is not valid; use primary or secondary.")
     keys = get_keys(ws)
-    keys[slot] = secrets.token_urlsafe(32)
+    keys[slot] = new_key()
     _write_keys(ws, keys)
     return keys
 
@@ -121,24 +118,15 @@ def key_digests(ws: Workspace) -> tuple[bytes, ...]:
 # ---------------------------------------------------------------------- process
 
 
-def _owns(pid: int, ws: Workspace) -> bool:
-    """Is ``pid`` a live control-plane server of this workspace (not a reused pid)?"""
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return not Path("/proc").is_dir()  # no procfs: the signal check is all we have
-    return stat[0] != "Z" and _MODULE in cmdline and str(ws.root) in cmdline
+def _marker(ws: Workspace) -> tuple[str, str]:
+    """What the command line of this workspace's control-plane server (only) holds."""
+    return (_MODULE, str(ws.root))
 
 
 def server_state(ws: Workspace) -> dict[str, Any] | None:
     """The running server's state (pid, port, url, started_at, policy), or None."""
     state = ws.catalogue.get(KIND, STATE)
-    if not state or not state.get("pid") or not _owns(int(state["pid"]), ws):
+    if not state or not is_alive(state.get("pid"), _marker(ws)):
         return None
     return state
 
@@ -148,23 +136,13 @@ def server_url(ws: Workspace) -> str | None:
     return f"http://{HOST}:{state['port']}" if state else None
 
 
-def _healthy(port: int) -> bool:
-    import httpx
-
-    try:
-        response = httpx.get(f"http://{HOST}:{port}/", timeout=1.0, trust_env=False)
-    except httpx.HTTPError:
-        return False
-    return response.status_code == 200 and "Healthy" in response.text
-
-
 def start_server(
     ws: Workspace,
     *,
     port: int | None = None,
     missed_runs: str = "run_once",
     tick_seconds: float = 1.0,
-    timeout: float = STARTUP_TIMEOUT,
+    timeout: float = DEFAULT_STARTUP_TIMEOUT,
 ) -> dict[str, Any]:
     """Start the control-plane server in the background (or return the running one).
 
@@ -201,64 +179,16 @@ def start_server(
         sys.executable, "-m", _MODULE, "--workspace", str(ws.root), "--host", HOST,
         "--port", str(chosen), "--missed-runs", missed_runs, "--tick-seconds", str(tick_seconds),
     ]  # fmt: skip
-    with open(log_path, "ab") as log:
-        log.write(
-            f"--- {time.strftime('%Y-%m-%dT%H:%M:%S%z')} starting on port {chosen}\n".encode()
-        )
-        log.flush()
-        proc = subprocess.Popen(
-            cmd, cwd=folder, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            env=dict(os.environ, PYTHONUNBUFFERED="1"), start_new_session=True,
-        )  # fmt: skip
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise ServiceError(
-                f"the control-plane server exited with code {proc.returncode} during start-up. "
-                f"Last lines of {log_path}:\n{_tail(log_path)}"
-            )
-        if _healthy(chosen):
-            state = {
-                "pid": proc.pid, "port": chosen, "url": f"http://{HOST}:{chosen}",
-                "started_at": time.time(), "missed_runs": missed_runs, "log": str(log_path),
-            }  # fmt: skip
-            ws.catalogue.put(KIND, STATE, state)
-            return state
-        time.sleep(0.1)
-    _terminate(proc.pid)
-    raise ServiceError(
-        f"the control-plane server did not answer on port {chosen} within {timeout:.0f} s (set "
-        "AUTOML_LOCAL_STARTUP_TIMEOUT to wait longer). "
-        f"Last lines of {log_path}:\n{_tail(log_path)}"
-    )
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "".join(path.read_text(errors="replace").splitlines(keepends=True)[-lines:])
-    except OSError:
-        return ""
-
-
-def _terminate(pid: int, grace: float = 10.0) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        try:
-            finished, _ = os.waitpid(pid, os.WNOHANG)
-            if finished:
-                return
-        except ChildProcessError:  # not our child: poll with signal 0
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-        time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, 0)
+    pid = launch_server(
+        cmd, what="the control-plane server", cwd=folder, log_path=log_path, port=chosen,
+        banner=f"port {chosen}", marker=_marker(ws), timeout=timeout,
+    )  # fmt: skip
+    state = {
+        "pid": pid, "port": chosen, "url": f"http://{HOST}:{chosen}",
+        "started_at": time.time(), "missed_runs": missed_runs, "log": str(log_path),
+    }  # fmt: skip
+    ws.catalogue.put(KIND, STATE, state)
+    return state
 
 
 def stop_server(ws: Workspace) -> bool:
@@ -266,7 +196,7 @@ def stop_server(ws: Workspace) -> bool:
     state = server_state(ws)
     if not state:
         return False
-    _terminate(int(state["pid"]))
+    terminate(state["pid"], marker=_marker(ws))
     ws.catalogue.update(KIND, STATE, {"pid": None, "stopped_at": time.time()})
     return True
 

@@ -3,7 +3,7 @@
 ``jobs.create_or_update(pipeline_job)`` lands in :func:`submit_pipeline`: the
 entity becomes the engine's pipeline dict (code snapshotted, paths checked,
 AutoML nodes validated), stored as ``jobs/<name>/pipeline.json``, and a
-detached runner process (``python -m automl_local.backends.local._pipeline_runner``) runs
+detached runner process (``python -m automl_local.backends.local.pipelines._runner``) runs
 it, as Azure queues it on compute. Published endpoints and schedules start
 runs of stored dicts through :func:`start_pipeline`.
 
@@ -15,26 +15,30 @@ AutoML nodes are real AutoML jobs (records with ``parent`` set, hidden from
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from automl_local.backends.local._pipeline_spec import (
+from automl_local.backends.local.pipelines._spec import (
     pipeline_job_dict,
     prepare_pipeline,
     to_pipeline_job,
 )
 
+from automl_local.detached import (
+    EVENTS_FILE,
+    RUNNER_LOG,
+    read_events,
+    run_alive,
+    start_run,
+    stop_run,
+)
 from automl_local.exceptions import AlreadyExistsError, JobFailedError, NotFoundError
-from automl_local.pipelines import log_tail
+from automl_local.processes import kill_group, tail
 
 __all__ = [
     "TERMINAL",
@@ -49,9 +53,9 @@ __all__ = [
 ]
 
 TERMINAL = ("Completed", "Failed", "Canceled")
-SPEC_FILE = "pipeline.json"  # also named in backends.local._pipeline_runner
+SPEC_FILE = "pipeline.json"  # also named in backends.local.pipelines._runner
+RUNNER = "automl_local.backends.local.pipelines._runner"  # the pipeline job process (python -m)
 _POLL_SECONDS = 0.3
-_CANCEL_GRACE_SECONDS = 30.0
 
 
 def submit_pipeline(
@@ -119,14 +123,7 @@ def start_pipeline(
         "error": "", "pid": None, "nodes": {}, "outputs": {},
     }  # fmt: skip
     ws.catalogue.put("job", name, record)
-    with open(job_dir / "runner.log", "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "automl_local.backends.local._pipeline_runner",
-             "--workspace", str(ws.root), "--job", name],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, cwd=str(ws.root),
-        )  # fmt: skip
-    record = ws.catalogue.update("job", name, {"pid": proc.pid})
+    record = ws.catalogue.update("job", name, {"pid": start_run(RUNNER, ws, name)})
     return pipeline_entity(client, record) if as_entity else record
 
 
@@ -135,11 +132,10 @@ def start_pipeline(
 
 def live_record(client: Any, name: str) -> dict[str, Any]:
     """The job record, with a dead runner's non-final status corrected to Failed."""
-    from automl_local.backends.local._jobs import pid_alive
-
     cat = client.workspace.catalogue
     record = cat.require("job", name, hint="List jobs with `automl-local job list`.")
-    if record.get("status") in TERMINAL or not record.get("pid") or pid_alive(record["pid"]):
+    if (record.get("status") in TERMINAL or not record.get("pid")
+            or run_alive(RUNNER, record["pid"], name)):  # fmt: skip
         return record
     # the runner may have finished between our read and the liveness check
     record = cat.require("job", name)
@@ -147,7 +143,7 @@ def live_record(client: Any, name: str) -> dict[str, Any]:
         return record
     error = (
         "the pipeline runner process ended without finishing (killed?); see "
-        f"{client.workspace.job_dir(name) / 'runner.log'}"
+        f"{client.workspace.job_dir(name) / RUNNER_LOG}"
     )
     return cat.update("job", name, {"status": "Failed", "error": error, "pid": None})
 
@@ -177,7 +173,7 @@ def pipeline_entity(client: Any, record: dict[str, Any]) -> Any:
     job.display_name = record.get("display_name")
     job.description = record.get("description")
     job.tags = dict(record.get("tags") or {})
-    props = {"automl_local.runner_log": str(client.workspace.job_dir(name) / "runner.log")}
+    props = {"automl_local.runner_log": str(client.workspace.job_dir(name) / RUNNER_LOG)}
     if record.get("error"):
         props["error"] = str(record["error"])
     for key, value in (record.get("origin") or {}).items():
@@ -241,17 +237,6 @@ def list_children(client: Any, parent_job_name: str) -> Iterator[Any]:
 # ---------------------------------------------------------------------- stream
 
 
-def _events(path: Path, offset: int) -> tuple[list[dict[str, Any]], int]:
-    if not path.exists():
-        return [], offset
-    with open(path, encoding="utf-8") as fh:
-        fh.seek(offset)
-        chunk = fh.read()
-    end = chunk.rfind("\n") + 1
-    lines = [json.loads(line) for line in chunk[:end].splitlines() if line.strip()]
-    return lines, offset + len(chunk[:end].encode("utf-8"))
-
-
 def format_event(event: dict[str, Any]) -> str | None:
     """One line of ``job stream`` output for a runner event (None: not shown)."""
     stamp = time.strftime("%H:%M:%S", time.localtime(event.get("time", time.time())))
@@ -278,10 +263,10 @@ def stream_pipeline(
     ws = client.workspace
     record = live_record(client, name)
     print(f"RunId: {name}\nWeb View: {ws.job_dir(name).as_uri()}\n", flush=True)
-    path = ws.job_dir(name) / "events.jsonl"
+    path = ws.job_dir(name) / EVENTS_FILE
     offset = 0
     while True:
-        events, offset = _events(path, offset)
+        events, offset = read_events(path, offset)
         for event in events:
             if printer is not None:
                 printer(event)
@@ -291,7 +276,7 @@ def stream_pipeline(
                     print(line, flush=True)
         record = live_record(client, name)
         if record.get("status") in TERMINAL:
-            more, offset = _events(path, offset)
+            more, offset = read_events(path, offset)
             for event in more:
                 line = format_event(event)
                 if printer is not None:
@@ -311,15 +296,15 @@ def failure_message(client: Any, record: dict[str, Any]) -> str:
     for node in (record.get("nodes") or {}).values():
         if node.get("status") == "Failed":
             log = node.get("log")
-            tail = node.get("log_tail") or log_tail(log)
+            last = node.get("log_tail") or tail(log)
             text = (
                 f"pipeline job {name!r} failed: node {node['name']!r} failed: {node.get('error')}"
             )
             if node.get("child_job"):
                 child = node["child_job"]
                 text += f" (AutoML job {child}: automl-local job show --name {child})"
-            if tail.strip():
-                text += f"\nLast lines of {log}:\n{tail.rstrip()}"
+            if last.strip():
+                text += f"\nLast lines of {log}:\n{last.rstrip()}"
             return text
     error = record.get("error") or "see runner.log"
     return f"pipeline job {name!r} ended {record.get('status')}: {error}"
@@ -328,33 +313,19 @@ def failure_message(client: Any, record: dict[str, Any]) -> str:
 # ---------------------------------------------------------------------- cancel / outputs
 
 
-def _kill_group(pid: Any, sig: int) -> None:
-    if pid:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(int(pid), sig)
-
-
 def cancel_pipeline(client: Any, name: str) -> None:
     """Stop the runner (it cancels running nodes), then make sure nothing is left running."""
-    from automl_local.backends.local._jobs import pid_alive
-
     ws = client.workspace
     record = live_record(client, name)
     if record.get("status") in TERMINAL:
         return
-    pid = record.get("pid")
-    if pid and pid_alive(pid):
-        os.kill(int(pid), signal.SIGTERM)
-        deadline = time.monotonic() + _CANCEL_GRACE_SECONDS
-        while pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if pid_alive(pid):
-            _kill_group(pid, signal.SIGKILL)
+    if run_alive(RUNNER, record.get("pid"), name):
+        stop_run(RUNNER, record.get("pid"), name)
     record = ws.catalogue.require("job", name)
     nodes = record.get("nodes") or {}
     for node in nodes.values():
         if node.get("status") in ("Running", "Queued"):
-            _kill_group(node.get("pid"), signal.SIGKILL)
+            kill_group(node.get("pid"))
             if node.get("child_job"):
                 client.jobs.begin_cancel(node["child_job"]).result()
             node.update(status="Canceled", error="canceled by request", pid=None)
