@@ -30,11 +30,10 @@ from typing import Any
 import numpy as np
 
 from automl_local import metrics
-from automl_local.ensemble import Candidate, build_ensembles
+from automl_local.ensemble import Candidate, build_ensembles, refit_candidate
 from automl_local.explain import permutation_importance
 from automl_local.featurize import (
     ColumnPlan,
-    Featurizer,
     check_featurization,
     featurize_families,
     infer_column_plan,
@@ -52,9 +51,7 @@ from automl_local.search import (
     TrialRecord,
     check_ray_address,
     make_executor,
-    member_key,
     prepare,
-    refit_members,
     resolve_algorithms,
     run_search,
 )
@@ -467,7 +464,7 @@ class _JobRun:
             (c for c in candidates if not c.ensembled_iterations), key=lambda c: c.score
         )
         self.emit({"event": "phase", "phase": "refitting", "best": preferred.algorithm})
-        model, best = _refit(
+        model, best = refit_candidate(
             executor,
             preferred,
             fallback,
@@ -585,39 +582,3 @@ def pd_series(values: np.ndarray) -> Any:
     import pandas as pd
 
     return pd.Series(values)
-
-
-def _refit(
-    executor: TrialExecutor,
-    preferred: Candidate,
-    fallback: Candidate,
-    featurizers: dict[str, Featurizer],
-    classes: list[Any],
-    *,
-    soft_deadline: float,
-    deadline: float,
-    slots: int,
-    resources: Resources,
-) -> tuple[AutoMLModel, Candidate]:
-    """The winner fitted on every row, or the best single model if time runs short
-    (see :func:`automl_local.search.refit_members`); returns the model and who it is."""
-    fitted, complete = refit_members(
-        executor,
-        preferred.members,
-        fallback.members,
-        soft_deadline=soft_deadline,
-        deadline=deadline,
-        slots=slots,
-        resources=resources,
-    )
-    chosen = preferred if complete else fallback
-    used = [(ESTIMATORS[a].family, fitted[member_key((a, p))]) for a, p in chosen.members]
-    model = AutoMLModel(
-        featurizers={family: featurizers[family] for family, _ in used},
-        members=used,
-        weights=list(chosen.weights),
-        meta=chosen.meta,
-        classes=classes,
-        algorithm=chosen.algorithm,
-    )
-    return model, chosen

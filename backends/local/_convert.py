@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from automl_local.backends.local._compute import SERVERLESS, _bare_name
+
 from automl_local.exceptions import ConfigError
 from automl_local.metrics import PYTHON_DEFAULT_PRIMARY_METRIC, normalize_metric
 from automl_local.search import bound_ray_address, canonical_algorithm, compute_variable
@@ -76,10 +78,21 @@ def settings_from_job(
             "jobs (task: classification) and pipeline jobs locally. Use --backend azure for "
             "other tasks."
         )
+    compute = _bare_name(str(job.compute)) if job.compute else None
+    ray_address = None if compute in (None, *SERVERLESS) else bound_ray_address(compute)
     max_nodes: int | None = None
     if compute_bound is not None and job.compute:
-        max_nodes, compute_note = compute_bound(str(job.compute))
+        max_nodes, compute_note = compute_bound(str(job.compute))  # unknown names raise
+        if ray_address:
+            compute_note = f"compute {compute}: trials run on the Ray cluster at {ray_address}" + (
+                f", at most {max_nodes} concurrent trial(s)" if max_nodes else ""
+            )
         warnings.append(compute_note)
+    elif compute and not ray_address:
+        warnings.append(
+            f"compute={compute} is Azure-only and ignored locally (runs on this machine; "
+            f"bind it to a Ray cluster with {compute_variable(compute)}=host:port)."
+        )
     for field_name, note in AZURE_ONLY_FIELDS.items():
         if field_name == "compute" and compute_bound is not None:
             continue
@@ -90,14 +103,6 @@ def settings_from_job(
             warnings.append(
                 f"{field_name}={_enum_value(value)!s} is Azure-only and ignored locally ({note})."
             )
-
-    compute = _compute_name(job.compute)
-    ray_address = bound_ray_address(compute)
-    if compute and not ray_address:
-        warnings.append(
-            f"compute={compute} is Azure-only and ignored locally (runs on this machine; "
-            f"bind it to a Ray cluster with {compute_variable(compute)}=host:port)."
-        )
 
     training = job.training
     if training is not None and getattr(training, "enable_dnn_training", None):
@@ -228,13 +233,6 @@ def settings_from_job(
         compute=compute,
         ray_address=ray_address,
     )
-
-
-def _compute_name(value: Any) -> str | None:
-    """``azureml:cpu-cluster`` or an ARM id -> ``cpu-cluster`` (the name a binding uses)."""
-    if not value:
-        return None
-    return str(value).removeprefix("azureml:").rstrip("/").rsplit("/", 1)[-1] or None
 
 
 def job_from_settings(s: JobSettings) -> Any:

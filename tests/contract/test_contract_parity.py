@@ -93,6 +93,7 @@ def azure_view(properties: dict[str, Any], job_name: str) -> dict[str, Any]:
             "enable_vote_ensemble": training.get("enableVoteEnsemble"),
             "enable_stack_ensemble": training.get("enableStackEnsemble"),
             "enable_model_explainability": training.get("enableModelExplainability"),
+            "enable_onnx_compatible_models": training.get("enableOnnxCompatibleModels", False),
             "stack_meta_learner_type": stack.get("stackMetaLearnerType"),
             "stack_meta_learner_train_percentage": stack.get("stackMetaLearnerTrainPercentage"),
         },
