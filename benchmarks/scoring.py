@@ -58,6 +58,7 @@ class Result:
     rps: dict[int, float] = field(default_factory=dict)
     cpu_ms: float | None = None  # CPU time of the target per request at concurrency 1
     errors: int = 0
+    answer: Any = None  # the predicted labels for the benchmark row, to compare targets
 
     def percentile(self, q: float) -> float:
         return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else float("nan")
@@ -231,8 +232,10 @@ def bench_in_process(model_dir: Path, row: pd.DataFrame, requests: int,
 
         return call
 
-    return measure("(a) in-process predict_proba", factory, requests, seconds,
-                   cpu=time.process_time)
+    result = measure("(a) in-process predict_proba", factory, requests, seconds,
+                     cpu=time.process_time)
+    result.answer = [str(v) for v in model.predict(row)]
+    return result
 
 
 @contextlib.contextmanager
@@ -276,8 +279,16 @@ def bench_endpoint(model_dir: Path, row: pd.DataFrame, requests: int, seconds: f
             automl_endpoint(model_dir, Path(tmp), instances) as ep:
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {ep['key']}"}
         factory = http_worker(ep["port"], "/score", body, headers)
-        return measure(f"(b) automl-local endpoint, {instances} worker(s)", factory, requests,
-                       seconds, ep["ready"], cpu=lambda: group_cpu_seconds(ep["pid"]))
+        result = measure(f"(b) automl-local endpoint, {instances} worker(s)", factory,
+                         requests, seconds, ep["ready"], cpu=lambda: group_cpu_seconds(ep["pid"]))
+        result.answer = [str(v) for v in _post(ep["port"], "/score", body, headers)]
+        return result
+
+
+def _post(port: int, path: str, body: bytes, headers: dict[str, str]) -> Any:
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    conn.request("POST", path, body, headers)
+    return json.loads(conn.getresponse().read())
 
 
 def _free_port() -> int:
@@ -301,9 +312,12 @@ def bench_mlflow_serve(model_dir: Path, row: pd.DataFrame, requests: int,
     try:
         ready = _wait_ping(port, proc, started + 180)
         body = json.dumps({"dataframe_split": json.loads(row.to_json(orient="split"))}).encode()
-        factory = http_worker(port, "/invocations", body, {"Content-Type": "application/json"})
-        return measure("(c) mlflow models serve, 1 worker", factory, requests, seconds,
-                       ready - started, cpu=lambda: group_cpu_seconds(proc.pid))
+        headers = {"Content-Type": "application/json"}
+        factory = http_worker(port, "/invocations", body, headers)
+        result = measure("(c) mlflow models serve, 1 worker", factory, requests, seconds,
+                         ready - started, cpu=lambda: group_cpu_seconds(proc.pid))
+        result.answer = [str(v) for v in _post(port, "/invocations", body, headers)["predictions"]]
+        return result
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)  # the group we started: mlflow + its uvicorn
@@ -377,7 +391,16 @@ def main(argv: list[str] | None = None) -> int:
           f"load average {load:.1f}; one row; {args.requests} requests or {args.seconds:.0f} s "
           "per phase; latency at concurrency 1\n")
     print(table(results))
-    return 0 if all(r.errors == 0 for r in results) else 1
+    answers = {r.name: r.answer for r in results}
+    same = len({json.dumps(a) for a in answers.values()}) == 1
+    print(f"\nsame answers: {'yes' if same else 'NO'} {answers}")
+    endpoint = next((r for r in results if r.name.startswith("(b)")), None)
+    mlflow = next((r for r in results if r.name.startswith("(c)")), None)
+    if endpoint is not None and mlflow is not None and mlflow.rps.get(8):
+        print(f"endpoint p50 {endpoint.percentile(50):.2f} ms (floor 2.0); throughput at "
+              f"concurrency 8 {endpoint.rps[8] / mlflow.rps[8]:.1f}x mlflow models serve "
+              "(floor 3x)")
+    return 0 if all(r.errors == 0 for r in results) and same else 1
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from automl_local.service._model import ColumnSpec, LoadedModel, ModelSchema, load_model
     from automl_local.service._predict import ScoreOutcome, predict, score_body
     from automl_local.service._routing import choose_deployment
-    from automl_local.service._swagger import build_swagger
+    from automl_local.service._swagger import add_swagger_ui, build_swagger
 
 __all__ = [
     "ColumnSpec",
@@ -60,6 +60,7 @@ __all__ = [
     "ScoreOutcome",
     "ScoringError",
     "ScoringRuntime",
+    "add_swagger_ui",
     "app_from_env",
     "build_swagger",
     "check_bearer",
@@ -102,6 +103,7 @@ _HOME = {
     "predict": "_predict",
     "score_body": "_predict",
     "choose_deployment": "_routing",
+    "add_swagger_ui": "_swagger",
     "build_swagger": "_swagger",
 }
 

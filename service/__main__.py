@@ -81,18 +81,27 @@ def main(argv: list[str] | None = None) -> int:
 
     import uvicorn
 
-    uvicorn.run(
-        "automl_local.service._app:app_from_env",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
-        access_log=False,
-        server_header=False,
+    options = {
+        "factory": True,
+        "host": args.host,
+        "port": args.port,
+        "workers": args.workers,
+        "log_level": args.log_level,
+        "access_log": False,
+        "server_header": False,
         # uvicorn's protocol plus TCP_NODELAY: without it, workers > 1 add ~40 ms per request.
-        http="automl_local.service._http:NoDelayHTTPProtocol",
-    )
+        "http": "automl_local.service._http:NoDelayHTTPProtocol",
+    }
+    app = "automl_local.service._app:app_from_env"
+    if args.workers == 1 and any(d.liveness_probe for d in config.deployments.values()):
+        # A worker that fails its liveness probe exits; only the supervisor can replace it,
+        # and uvicorn runs one only for workers > 1: run it for the single worker too.
+        from uvicorn.supervisors import Multiprocess
+
+        uv_config = uvicorn.Config(app, **options)
+        Multiprocess(uv_config, sockets=[uv_config.bind_socket()]).run()
+    else:
+        uvicorn.run(app, **options)  # type: ignore[arg-type]
     return 0
 
 

@@ -76,6 +76,8 @@ class DeploymentConfig:
     request_timeout_ms: int = DEFAULT_REQUEST_TIMEOUT_MS
     max_concurrent_requests_per_instance: int = 1
     environment_variables: Mapping[str, str] = field(default_factory=dict)
+    #: Azure's ProbeSettings fields that were set (initial_delay, period, timeout, thresholds).
+    liveness_probe: Mapping[str, int] | None = None
 
     @property
     def model_label(self) -> str:
@@ -170,7 +172,22 @@ def _deployment(name: str, data: Any, source: str) -> DeploymentConfig:
         request_timeout_ms=timeout,
         max_concurrent_requests_per_instance=concurrency,
         environment_variables={str(k): str(v) for k, v in env.items()},
+        liveness_probe=_probe(data.get("liveness_probe"), sub),
     )
+
+
+def _probe(raw: Any, source: str) -> dict[str, int] | None:
+    if raw is None:
+        return None
+    fields = ("initial_delay", "period", "timeout", "failure_threshold")  # service._liveness
+    if not isinstance(raw, dict) or not all(
+        isinstance(raw.get(f), int) and not isinstance(raw.get(f), bool) and raw[f] >= 0
+        for f in fields
+    ):
+        raise _fail(
+            source, "liveness_probe", f"needs whole numbers {', '.join(fields)}, got {raw!r}"
+        )
+    return {str(k): int(v) for k, v in raw.items()}
 
 
 def parse_endpoint_config(raw: bytes | str, source: str = ENDPOINT_FILE) -> EndpointConfig:

@@ -31,6 +31,7 @@ per column: no pydantic models, no per-row DataFrame operations.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -280,8 +281,23 @@ def _build(
         values = columns.get(spec.name)
         if values is None:  # an optional column left out: all null, as in training
             values = [None] * n_rows
-        arrays[spec.name] = _convert(spec, values, where)
+        array = _convert(spec, values, where)
+        if not spec.nullable and _has_missing(array):
+            raise _bad(
+                f"The model cannot take missing values in column '{spec.name}' (it had none in "
+                f"training), but {where} has null there. Send a value for '{spec.name}'."
+            )
+        arrays[spec.name] = array
     return pd.DataFrame(arrays, copy=False), ignored
+
+
+def _has_missing(array: Any) -> bool:
+    kind = getattr(getattr(array, "dtype", None), "kind", "O")
+    if kind == "f":
+        return bool(np.isnan(array).any())
+    if kind == "O":
+        return any(v is None or v != v for v in array)
+    return bool(pd.isna(array).any()) if kind == "M" else False
 
 
 def _convert(spec: ColumnSpec, values: list[Any], where: str) -> Any:
@@ -317,30 +333,50 @@ def _type_error(spec: ColumnSpec, row: int, value: Any, where: str, expected: st
     )
 
 
+#: The numeric strings a numeric column takes (the OpenAPI document gives the same patterns);
+#: bounded lengths keep every match a finite float64 (or an int64 for integer columns).
+NUMERIC_STRING = r"^[-+]?([0-9]{1,18}([.][0-9]{0,18})?|[.][0-9]{1,18})([eE][-+]?[0-9]{1,2})?$"
+INTEGER_STRING = r"^[-+]?[0-9]{1,18}$"
+_NUMERIC_STRING = re.compile(NUMERIC_STRING)
+_INTEGER_STRING = re.compile(INTEGER_STRING)
+_INT_BOUNDS = {"long": 2**63, "integer": 2**31}
+
+
 def _numeric(spec: ColumnSpec, values: list[Any], where: str) -> Any:
-    try:
-        arr = np.asarray(values, dtype=np.float64)
-        ok = arr.ndim == 1
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
+    """Numbers, numeric strings and nulls -> float64, or int64/int32 for integer columns.
+
+    Booleans, other strings, infinities and, in an integer column, non-whole
+    or out-of-range numbers are a 400, as MLflow's schema enforcement refuses
+    them on Azure.
+    """
+    bound = _INT_BOUNDS.get(spec.type)
+    if bound is not None and all(type(v) is int for v in values):  # the common case
         for i, v in enumerate(values):
-            if isinstance(v, dict | list) or (isinstance(v, str) and not _is_number(v)):
-                raise _type_error(spec, i, v, where, "a number")
-        raise _type_error(spec, 0, values[0], where, "a number")  # pragma: no cover
-    # Whole numbers in an integer column get the integer dtype the model was trained on.
-    integral = spec.type in ("long", "integer") and np.isfinite(arr).all()
-    if integral and (arr == np.trunc(arr)).all():
-        return arr.astype(np.int64 if spec.type == "long" else np.int32)
-    return arr
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+            if not -bound <= v < bound:
+                raise _type_error(spec, i, v, where, f"a whole number that fits {spec.type}")
+        return np.asarray(values, dtype=np.int64 if spec.type == "long" else np.int32)
+    pattern = _NUMERIC_STRING if bound is None else _INTEGER_STRING
+    numbers: list[Any] = []
+    for i, v in enumerate(values):
+        kind = type(v)
+        if kind is str and pattern.match(v):
+            v = int(v) if bound is not None else float(v)
+        elif v is None or (kind is float and v != v):
+            numbers.append(None)
+            continue
+        elif kind is not int and kind is not float:
+            raise _type_error(spec, i, v, where, "a number")
+        if not math.isfinite(v):
+            raise _type_error(spec, i, v, where, "a finite number")
+        # A float at +-2**63 may stand for a larger integer (JSON parsers round): refused.
+        if bound is not None and (
+            (kind is float and abs(v) >= bound) or v != int(v) or not -bound <= int(v) < bound
+        ):
+            raise _type_error(spec, i, v, where, f"a whole number that fits {spec.type}")
+        numbers.append(v)
+    if bound is not None and None not in numbers:
+        return np.asarray([int(v) for v in numbers], np.int64 if bound > 2**31 else np.int32)
+    return np.asarray(numbers, dtype=np.float64)
 
 
 def _to_str(spec: ColumnSpec, row: int, value: Any, where: str) -> Any:

@@ -34,11 +34,17 @@ _PLACEHOLDERS = {"string": "example_value", "boolean": False, "datetime": "2024-
 
 @dataclass(frozen=True)
 class ColumnSpec:
-    """One input column: its name, MLflow type name and whether it must be sent."""
+    """One input column: its name, MLflow type name, whether it must be sent and may be null.
+
+    ``nullable`` is found at load time (:func:`_probe_nulls`): whether the model
+    answers when this column is null, so a request the model would fail on is a
+    400 naming the column, and the OpenAPI document says which columns take null.
+    """
 
     name: str
     type: str
     required: bool = True
+    nullable: bool = True
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,7 @@ class LoadedModel:
     load_seconds: float = 0.0
     output_example: list[Any] | None = None
     classes: list[Any] | None = None
+    compiled: list[str] = field(default_factory=list)  # members swapped for equal fast ones
 
     @property
     def label(self) -> str:
@@ -204,9 +211,25 @@ def load_model(model_dir: str | Path, name: str = "", version: str = "") -> Load
         flavor=flavor,
         classes=[_plain(c) for c in classes] if classes is not None else None,
     )
+    if schema.columns:
+        model.compiled = _compile(model)
     model.output_example = _warm_up(model)
+    if model.output_example is not None:
+        model.schema = _probe_nulls(model)
     model.load_seconds = time.perf_counter() - started
     return model
+
+
+def _compile(model: LoadedModel) -> list[str]:
+    """Swap members for proven-equal fast versions (``service._compile``); none if unsure."""
+    from automl_local.service._compile import compile_members
+    from automl_local.service._formats import frame_from_records
+
+    try:
+        frame, _ = frame_from_records([model.schema.example_row()], model.schema, "example")
+    except Exception:
+        return []
+    return compile_members(model.estimator, frame)
 
 
 def _warm_up(model: LoadedModel) -> list[Any] | None:
@@ -221,6 +244,32 @@ def _warm_up(model: LoadedModel) -> list[Any] | None:
         return predict(model, frame, "predict")
     except Exception:  # the first real request reports the problem with its own id
         return None
+
+
+def _probe_nulls(model: LoadedModel) -> ModelSchema:
+    """The schema with ``nullable`` set per column: does the model answer with it null?
+
+    One prediction per column on the example row (milliseconds at start-up).
+    Models differ here: AutoML models impute, a bare scikit-learn estimator
+    refuses NaN; only trying tells.
+    """
+    from dataclasses import replace
+
+    from automl_local.service._formats import frame_from_records
+    from automl_local.service._predict import predict
+
+    schema = model.schema
+    columns = []
+    for col in schema.columns:
+        row = {**schema.example_row(), col.name: None}
+        try:
+            frame, _ = frame_from_records([row], schema, "example")
+            predict(model, frame, "predict")
+            nullable = True
+        except Exception:
+            nullable = False
+        columns.append(replace(col, nullable=nullable))
+    return ModelSchema(columns=tuple(columns), example=schema.example)
 
 
 def _plain(value: Any) -> Any:

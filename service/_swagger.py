@@ -19,12 +19,14 @@ cannot type its cells, two extra definitions carry the per-column types:
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from automl_local.service._formats import ACCEPTED_FORMATS
-from automl_local.service._model import LoadedModel
+from automl_local.service._formats import ACCEPTED_FORMATS, INTEGER_STRING, NUMERIC_STRING
+from automl_local.service._model import NUMERIC_TYPES, ColumnSpec, LoadedModel
 
-__all__ = ["SWAGGER_VERSIONS", "build_swagger", "swagger_ui_html"]
+__all__ = ["SWAGGER_VERSIONS", "add_swagger_ui", "build_swagger", "swagger_ui_html"]
 
 SWAGGER_VERSIONS = ("2", "3", "3.1")
 
@@ -52,8 +54,61 @@ def _json_schema_of(value: Any) -> dict[str, str]:
     return {}
 
 
-def _schemas(model: LoadedModel | None, ref: str) -> dict[str, Any]:
-    """The four data definitions; ``ref`` is the ``$ref`` prefix of the spec version."""
+def _nullable(schema: dict[str, Any], version: str) -> dict[str, Any]:
+    """``schema`` that also takes JSON null, in the spelling of each spec version."""
+    if version == "3.1":
+        return {**schema, "type": [schema["type"], "null"]} if "type" in schema else schema
+    return {**schema, "nullable": True} if version == "3" else {**schema, "x-nullable": True}
+
+
+def _column_schema(col: ColumnSpec, version: str) -> dict[str, Any]:
+    """The JSON values ``service._formats`` takes in this column (OpenAPI 3 can say them all).
+
+    Numbers also come as numeric strings, strings also as numbers or booleans
+    (turned into text), booleans also as 0/1 or "true"/"false". Swagger 2.0
+    has no ``anyOf``, so it gives the signature type alone.
+    """
+    main = dict(_TYPES.get(col.type, {}))
+    if version == "2" or not main:
+        return _nullable(main, version) if col.nullable and main else main
+    others: list[dict[str, Any]] = []
+    if col.type in NUMERIC_TYPES:
+        whole = col.type in ("integer", "long")
+        others = [{"type": "string", "pattern": INTEGER_STRING if whole else NUMERIC_STRING}]
+    elif col.type == "string":
+        others = [{"type": "number"}, {"type": "boolean"}]
+    elif col.type == "boolean":
+        others = [
+            {"type": "number", "enum": [0, 1]},
+            {"type": "string", "pattern": "^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$"},
+        ]
+    branches = [main, *others]
+    if col.nullable:
+        if version == "3.1":
+            branches.append({"type": "null"})
+        else:
+            branches = [{**b, "nullable": True} for b in branches]
+    return {"anyOf": branches} if len(branches) > 1 else branches[0]
+
+
+def _method_param(methods: list[str], version: str) -> dict[str, Any]:
+    """``params``/``GlobalParameters``: an object or null (both read as "no parameters")."""
+    return _nullable(
+        {"type": "object", "properties": {"method": {"type": "string", "enum": methods}}},
+        version,
+    )
+
+
+def _schemas(model: LoadedModel | None, ref: str, version: str = "2") -> dict[str, Any]:
+    """The data definitions; ``ref`` is the ``$ref`` prefix of the spec version.
+
+    What the schemas accept is what ``/score`` accepts (a property-based tester
+    holds the server to it): rows are typed per column (split orientation
+    cannot type its cells, so the documented body is ``input_data`` in records
+    form, which the server takes as well), every column takes null (the model
+    decides what a missing value means; AutoML models impute), at least one
+    row, and ``params`` may be null.
+    """
     if model is None or not model.schema.columns:
         generic: dict[str, Any] = {"type": "object", "example": {}}
         return {
@@ -63,63 +118,44 @@ def _schemas(model: LoadedModel | None, ref: str) -> dict[str, Any]:
         }
     schema = model.schema
     row = schema.example_row()
-    names = [c.name for c in schema.columns]
     record = {
         "type": "object",
         "required": list(schema.required),
-        "properties": {c.name: dict(_TYPES.get(c.type, {})) for c in schema.columns},
+        "properties": {c.name: _column_schema(c, version) for c in schema.columns},
         "example": row,
     }
     column_doc = ", ".join(f"{c.name} ({c.type})" for c in schema.columns)
     methods = list(model.methods())
+    rows = {
+        "type": "array",
+        "minItems": 1,
+        "items": {"$ref": f"{ref}InputRecord"},
+        "format": "pandas.DataFrame:records",
+    }
     service_input = {
         "type": "object",
         "required": ["input_data"],
         "properties": {
             "input_data": {
                 "type": "object",
-                "required": ["columns", "data"],
+                "required": ["data"],
                 "properties": {
-                    "columns": {"type": "array", "items": {"type": "string", "enum": names}},
-                    "index": {"type": "array", "items": {"type": "integer", "format": "int64"}},
-                    "data": {
-                        "type": "array",
-                        "description": f"Rows of values in the order of 'columns': {column_doc}.",
-                        "items": {"type": "array", "items": {}},
-                    },
+                    "data": {**rows, "description": f"One object per row: {column_doc}."}
                 },
-                "format": "pandas.DataFrame:split",
             },
-            "params": {
-                "type": "object",
-                "properties": {"method": {"type": "string", "enum": methods}},
-            },
+            "params": _method_param(methods, version),
         },
-        "example": {
-            "input_data": {"columns": names, "index": [0], "data": [[row[n] for n in names]]},
-            "params": {"method": "predict"},
-        },
-        "description": "Also accepted: " + "; ".join(ACCEPTED_FORMATS[1:]) + ".",
+        "example": {"input_data": {"data": [row]}, "params": {"method": "predict"}},
+        "description": "Also accepted: "
+        + "; ".join(ACCEPTED_FORMATS)
+        + ". Columns the model does not take are ignored.",
     }
     automl_input = {
         "type": "object",
         "required": ["Inputs"],
         "properties": {
-            "Inputs": {
-                "type": "object",
-                "required": ["data"],
-                "properties": {
-                    "data": {
-                        "type": "array",
-                        "items": {"$ref": f"{ref}InputRecord"},
-                        "format": "pandas.DataFrame:records",
-                    }
-                },
-            },
-            "GlobalParameters": {
-                "type": "object",
-                "properties": {"method": {"type": "string", "enum": methods}},
-            },
+            "Inputs": {"type": "object", "required": ["data"], "properties": {"data": rows}},
+            "GlobalParameters": _method_param(methods, version),
         },
         "example": {"Inputs": {"data": [row]}, "GlobalParameters": {"method": "predict"}},
     }
@@ -128,9 +164,12 @@ def _schemas(model: LoadedModel | None, ref: str) -> dict[str, Any]:
     classes = (
         f" Probabilities are in the order of the classes {model.classes}." if model.classes else ""
     )
+    # predict_proba answers a list of probabilities per row; swagger 2.0 has no anyOf.
+    probabilities = {"type": "array", "items": {"type": "number"}}
+    item = {"anyOf": [label_schema, probabilities]} if version != "2" and label_schema else {}
     service_output = {
         "type": "array",
-        "items": label_schema,
+        "items": item,
         "example": example_out,
         "description": "One predicted label per input row (method 'predict'); one list of "
         f"per-class probabilities per row for 'predict_proba'.{classes}",
@@ -175,8 +214,8 @@ def build_swagger(
         "version": service_version,
     }
     if version == "2":
-        return _swagger2(info, _schemas(model, "#/definitions/"))
-    return _openapi3(info, _schemas(model, "#/components/schemas/"), version)
+        return _swagger2(info, _schemas(model, "#/definitions/", version))
+    return _openapi3(info, _schemas(model, "#/components/schemas/", version), version)
 
 
 _HEALTH = {"description": "Simple status check for the service."}
@@ -345,13 +384,59 @@ def _openapi3(info: dict[str, Any], schemas: dict[str, Any], version: str) -> di
     }
 
 
-def swagger_ui_html(spec_url: str, title: str) -> str:
-    """Swagger UI over ``spec_url`` (assets from the jsDelivr CDN, like FastAPI's /docs)."""
+#: Swagger UI's files served under ``<docs>/assets/``, from the swagger-ui-bundle package.
+_ASSETS = {
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "favicon-32x32.png": "image/png",
+}
+
+
+def swagger_ui_html(spec_url: str, title: str, assets_url: str = "/docs/assets") -> str:
+    """Swagger UI over ``spec_url``, its JS/CSS from ``assets_url`` (this server, not a CDN)."""
     from fastapi.openapi.docs import get_swagger_ui_html
 
     page = get_swagger_ui_html(
         openapi_url=spec_url,
         title=title,
+        swagger_js_url=f"{assets_url}/swagger-ui-bundle.js",
+        swagger_css_url=f"{assets_url}/swagger-ui.css",
+        swagger_favicon_url=f"{assets_url}/favicon-32x32.png",
         swagger_ui_parameters={"persistAuthorization": True, "tryItOutEnabled": True},
     )
     return bytes(page.body).decode("utf-8")
+
+
+def add_swagger_ui(
+    app: Any, spec_url: str, title: str | Callable[[], str], path: str = "/docs"
+) -> None:
+    """Serve Swagger UI at ``path`` with its assets from the installed swagger-ui-bundle.
+
+    Why not FastAPI's default ``/docs``: it loads the JavaScript and CSS from
+    a CDN, so the page is blank without internet. Here every file the page
+    loads comes from this server (``<path>/assets/<file>``), read once from
+    the package and kept in memory.
+    """
+    from starlette.requests import Request
+    from starlette.responses import HTMLResponse, PlainTextResponse, Response
+
+    assets_url = f"{path}/assets"
+    cache: dict[str, bytes] = {}
+
+    async def docs(request: Request) -> Response:
+        name = title() if callable(title) else title
+        return HTMLResponse(swagger_ui_html(spec_url, name, assets_url))
+
+    async def asset(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in _ASSETS:
+            return PlainTextResponse(f"No Swagger UI asset {name!r}.", status_code=404)
+        if name not in cache:
+            from swagger_ui_bundle import swagger_ui_path
+
+            cache[name] = (Path(str(swagger_ui_path)) / name).read_bytes()
+        headers = {"Cache-Control": "public, max-age=86400"}
+        return Response(cache[name], media_type=_ASSETS[name], headers=headers)
+
+    app.router.add_route(path, docs, methods=["GET"], include_in_schema=False)
+    app.router.add_route(f"{assets_url}/{{name}}", asset, methods=["GET"], include_in_schema=False)

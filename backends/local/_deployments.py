@@ -6,11 +6,13 @@ models are loaded at start) and returns once ``GET /`` answers ``Healthy``.
 If it does not come up, the deployment is marked ``Failed``, the endpoint
 goes back to serving what it served before, and the error carries the log.
 
-Azure fields with no local meaning are accepted so Azure specs load as they
-are: ``instance_type`` (one machine here; ``instance_count`` becomes the
-number of uvicorn worker processes), ``environment`` and
-``code_configuration`` (the server speaks the MLflow and AutoML scoring-file
-request formats natively), probes and scale settings.
+``request_settings`` are honoured by the server (``max_concurrent_requests_per_instance``
+threads per worker and 429 beyond twice that many in flight, ``request_timeout_ms`` -> 408),
+``readiness_probe`` by the start-up (``_probes``). Azure fields with no local meaning are
+accepted so Azure specs load as they are, with a warning: ``instance_type`` (one machine
+here; ``instance_count`` becomes the number of uvicorn worker processes), ``environment``
+and ``code_configuration`` (the server speaks the MLflow and AutoML scoring-file request
+formats natively), ``max_queue_wait_ms`` (deprecated by Azure) and scale settings.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from automl_local.backends.base import LocalPoller
 from automl_local.backends.local import _servers
 from automl_local.backends.local._endpoint_specs import validate_name
+from automl_local.backends.local._probes import probe_settings
 from automl_local.backends.local._serving import (
     DEPLOYMENT_KIND,
     converge,
@@ -224,6 +227,10 @@ class LocalOnlineDeploymentOperations:
                 f"deployment {name!r}: request_settings.max_concurrent_requests_per_instance "
                 f"must be at least 1, got {concurrent}."
             )
+        probes = {
+            which: probe_settings(getattr(deployment, which, None), name, which)
+            for which in ("readiness_probe", "liveness_probe")
+        }
         self._warn_ignored(deployment, name, count)
         env = {str(k): str(v) for k, v in (deployment.environment_variables or {}).items()}
         return {
@@ -242,11 +249,17 @@ class LocalOnlineDeploymentOperations:
             "max_concurrent_requests_per_instance": int(concurrent),
             "app_insights_enabled": bool(deployment.app_insights_enabled),
             "environment_variables": env,
+            **probes,
             "updated_at": now(),
         }
 
     @staticmethod
     def _warn_ignored(deployment: OnlineDeployment, name: str, count: int) -> None:
+        if getattr(deployment.request_settings, "max_queue_wait_ms", None):
+            logger.warning(
+                "deployment %s: request_settings.max_queue_wait_ms is deprecated by Azure and "
+                "not used here: a request waits for a thread within request_timeout_ms.", name,
+            )
         if deployment.instance_type:
             logger.warning(
                 "deployment %s: instance_type %s is ignored locally; it runs as %d worker "
@@ -292,7 +305,15 @@ class LocalOnlineDeploymentOperations:
                 max_concurrent_requests_per_instance=record[
                     "max_concurrent_requests_per_instance"],
             ),
+            readiness_probe=_probe_entity(record.get("readiness_probe")),
+            liveness_probe=_probe_entity(record.get("liveness_probe")),
             app_insights_enabled=record.get("app_insights_enabled", False),
             environment_variables=record.get("environment_variables") or {},
             provisioning_state=state,
         )
+
+
+def _probe_entity(settings: dict[str, int] | None) -> Any:
+    from azure.ai.ml.entities import ProbeSettings
+
+    return None if settings is None else ProbeSettings(**settings)

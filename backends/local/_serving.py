@@ -26,6 +26,7 @@ from automl_local.backends.local._endpoint_files import (
     folder_lock,
     write_endpoint_config,
 )
+from automl_local.backends.local._probes import wait_ready, with_azure_defaults
 
 from automl_local.exceptions import NotFoundError, ServiceError
 from automl_local.workspace import Workspace
@@ -192,6 +193,13 @@ def _restart(
         details = "\n".join(f"deployment {n!r}:\n{text}" for n, text in failures.items())
         names = ", ".join(map(repr, failures))
         raise ServiceError(f"the model of {names} did not load:\n{details}")
+    try:
+        for name, spec in new["served"].items():
+            if spec.get("readiness_probe") is not None:
+                wait_ready(server.port, name, spec["readiness_probe"])
+    except ServiceError:
+        _servers.stop_server(server.pid, endpoint_dir)
+        raise
     return {"pid": server.pid, "port": server.port, "workers": workers, "started_at": now()}
 
 
@@ -250,4 +258,6 @@ def served_entry(record: dict[str, Any]) -> dict[str, Any]:
         ),
         "environment_variables": dict(record.get("environment_variables") or {}),
         "instance_count": int(record.get("instance_count") or 1),
+        "readiness_probe": record.get("readiness_probe"),
+        "liveness_probe": with_azure_defaults(record.get("liveness_probe")),
     }

@@ -28,6 +28,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from automl_local.service import add_swagger_ui
 from automl_local.service.control_plane._scheduler import Scheduler
 from automl_local.service.control_plane._schemas import BatchJobRequest, PipelineSubmitRequest
 from fastapi import Depends, FastAPI, Header, Request
@@ -120,7 +121,9 @@ def create_app(
             "`automl-local server get-credentials`."
         ),
         lifespan=lifespan,
+        docs_url=None,  # served offline below, not from a CDN
     )
+    add_swagger_ui(app, "/openapi.json", "automl-local control plane - Swagger UI")
     app.state.client = client
     app.state.scheduler = scheduler
     bearer = HTTPBearer(auto_error=False, description="A control-plane key.")

@@ -41,6 +41,7 @@ echo "status=$STATUS"
 BEST=$(az job show --name "$JOB" -g $GROUP -w $WORKSPACE \
   --query properties.automl_best_child_run_id -o tsv)
 echo "best=$BEST"
+az model list -g $GROUP -w $WORKSPACE --query "[].name" -o tsv
 az job list -g $GROUP -w $WORKSPACE -o none
 """
 
@@ -58,6 +59,8 @@ def test_an_az_ml_style_script_runs_against_the_cli(
     assert lines["data version"] == "1"
     assert lines["status"] == "Completed"
     assert lines["best"].startswith(f"{lines['job']}_")
+    models = [line for line in done.stdout.splitlines() if "=" not in line]
+    assert f"azureml_{lines['job']}_output_mlflow_log_model" in models
     # -w named the workspace: it lives under the root, as workspaces share a subscription.
     assert (root / "workspaces" / "ws-bank" / "catalogue.db").is_file()
     assert not (root / "catalogue.db").exists()

@@ -149,7 +149,10 @@ def test_batch_endpoint_form(published: dict[str, Any]) -> None:
 
 def test_swagger_and_key_rotation(published: dict[str, Any]) -> None:
     ml, base = published["ml"], published["url"]
-    assert "swagger-ui" in httpx.get(f"{base}/docs").text.lower()
+    page = httpx.get(f"{base}/docs").text
+    assert "/docs/assets/swagger-ui-bundle.js" in page and "cdn" not in page.lower()  # offline
+    bundle = httpx.get(f"{base}/docs/assets/swagger-ui-bundle.js")
+    assert bundle.status_code == 200 and "SwaggerUIBundle" in bundle.text
     schema = httpx.get(f"{base}/openapi.json").json()
     assert "/pipelines/{name}" in schema["paths"] and "/endpoints/{name}/jobs" in schema["paths"]
     assert "HTTPBearer" in schema["components"]["securitySchemes"]

@@ -227,12 +227,21 @@ def test_mirror_traffic_gets_a_shadow_copy(endpoint: Any, row: dict) -> None:
 def test_swagger_docs_metrics_routes(client: TestClient, endpoint: Any, row: dict) -> None:
     spec = client.get("/swagger.json").json()
     assert spec["swagger"] == "2.0" and spec["info"]["title"] == "bank-ep"
-    assert spec["definitions"]["ServiceInput"]["example"]["input_data"]["columns"][0] == "age"
+    assert list(spec["definitions"]["ServiceInput"]["example"]["input_data"]["data"][0]) == [
+        "age",
+        "job",
+        "balance",
+        "housing",
+    ]
     assert client.get("/swagger.json?version=3").json()["openapi"] == "3.0.1"
     unsupported = client.get("/swagger.json?version=7")
     assert unsupported.status_code == 404 and "not supported" in unsupported.json()["message"]
     docs = client.get("/docs")
     assert docs.status_code == 200 and "swagger-ui" in docs.text and "/swagger.json" in docs.text
+    assert "cdn" not in docs.text.lower()  # every asset from this server (offline)
+    css = client.get("/docs/assets/swagger-ui.css")
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert client.get("/docs/assets/../_app.py").status_code == 404
     score(client, endpoint, {"data": [row]}, **{"azureml-model-deployment": "green"})
     metrics = client.get("/metrics")
     assert metrics.headers["content-type"].startswith("text/plain; version=0.0.4")

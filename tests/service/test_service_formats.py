@@ -5,6 +5,7 @@ Plain functions on a real MLflow model; no HTTP.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -149,7 +150,21 @@ def test_bad_method_is_400(loaded_model: LoadedModel, row: dict[str, Any]) -> No
 
 
 def test_nan_the_model_cannot_take_is_400(loaded_model: LoadedModel, row: dict[str, Any]) -> None:
-    frame = parse_request({"data": [{**row, "age": None}]}, loaded_model.schema).frame
+    # Found at load time: the model refuses a null 'age', takes a null 'balance'.
+    assert {c.name: c.nullable for c in loaded_model.schema.columns} == {
+        "age": False,
+        "job": True,
+        "balance": True,
+        "housing": True,
+    }
+    with pytest.raises(ScoringError, match=r"cannot take missing values in column 'age'") as info:
+        parse_request({"data": [{**row, "age": None}]}, loaded_model.schema)
+    assert info.value.status == 400
+    # Without that knowledge, the model's own error is diagnosed the same way.
+    lenient = ModelSchema(
+        tuple(dataclasses.replace(c, nullable=True) for c in loaded_model.schema.columns)
+    )
+    frame = parse_request({"data": [{**row, "age": None}]}, lenient).frame
     with pytest.raises(ScoringError, match=r"cannot take missing values.*\['age'\]") as info:
         predict(loaded_model, frame)
     assert info.value.status == 400
@@ -250,3 +265,23 @@ def test_skops_and_pyfunc_models_load_through_mlflow(tmp_path: Any) -> None:
     pyfunc = load_model(tmp_path / "pyfunc")
     assert pyfunc.flavor == "python_function" and pyfunc.methods() == ("predict",)
     assert json.loads(score_body(b'{"data": [{"x": 3}]}', pyfunc).body) == {"result": [6.0]}
+
+
+@pytest.mark.parametrize(
+    ("age", "expected"),
+    [
+        (True, "expects a number"),  # a boolean is not a number (JSON true)
+        (41.5, "expects a whole number that fits long"),
+        (2**63, "expects a whole number that fits long"),
+        (-(2.0**63), "expects a whole number that fits long"),  # may stand for a bigger int
+        ("4.5", "expects a number"),  # the integer pattern takes digits only
+        ("1e999", "expects a number"),
+    ],
+)
+def test_numeric_columns_refuse_what_the_openapi_document_forbids(
+    loaded_model: LoadedModel, row: dict[str, Any], age: Any, expected: str
+) -> None:
+    with pytest.raises(ScoringError, match=rf"Column 'age' {expected}"):
+        parse_request({"data": [{**row, "age": age}]}, loaded_model.schema)
+    whole = parse_request({"data": [{**row, "age": 41.0}]}, loaded_model.schema).frame
+    assert whole["age"].dtype == np.int64 and whole["age"].iloc[0] == 41

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,17 +17,9 @@ from typing import Any
 
 import httpx
 import pytest
+from _live import STARTUP_TIMEOUT, Server, run_server, wait_until
 
 pytestmark = pytest.mark.e2e
-
-ROOT = Path(__file__).resolve().parents[2]
-STARTUP_TIMEOUT = 90.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def worker_pids(server_pid: int) -> set[int]:
@@ -50,64 +39,11 @@ def worker_pids(server_pid: int) -> set[int]:
     return pids
 
 
-def wait_until(condition: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-class Server:
-    def __init__(self, process: subprocess.Popen[bytes], url: str, endpoint: Any) -> None:
-        self.process = process
-        self.url = url
-        self.endpoint = endpoint
-        self.http = httpx.Client(base_url=url, timeout=30.0)
-
-    def healthy(self) -> bool:
-        if self.process.poll() is not None:
-            out = self.process.stdout.read().decode() if self.process.stdout else ""
-            raise AssertionError(f"server exited with {self.process.returncode}:\n{out}")
-        try:
-            return self.http.get("/", timeout=2.0).text == "Healthy"
-        except httpx.HTTPError:
-            return False
-
-    def score(self, body: Any, key: str | None = None, **headers: str) -> httpx.Response:
-        key = self.endpoint.primary_key if key is None else key
-        return self.http.post("/score", json=body, headers=self.endpoint.headers(key, **headers))
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, make_endpoint: Any) -> Iterator[Server]:
     folder = make_endpoint(tmp_path_factory.mktemp("e2e") / "bank-ep", {"blue": 100, "green": 0})
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "automl_local.service", "--endpoint-dir", str(folder.path)),
-            *("--host", "127.0.0.1", "--port", str(port), "--workers", "2"),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group, so cleanup reaches the workers
-    )
-    server = Server(process, f"http://127.0.0.1:{port}", folder)
-    try:
-        wait_until(server.healthy, STARTUP_TIMEOUT, "GET / to answer Healthy")
+    with run_server(folder, workers=2) as server:
         yield server
-    finally:
-        server.http.close()
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
 
 
 def test_score_and_auth(server: Server, row: dict) -> None:

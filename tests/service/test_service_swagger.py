@@ -36,25 +36,50 @@ def test_service_input_has_a_real_example_row_and_typed_columns(
     loaded_model: LoadedModel,
 ) -> None:
     definitions = build_swagger(loaded_model)["definitions"]
-    example = definitions["ServiceInput"]["example"]["input_data"]
-    assert example["columns"] == ["age", "job", "balance", "housing"]
-    assert example["data"] == [[loaded_model.schema.example[c] for c in example["columns"]]]
-    assert isinstance(example["data"][0][0], int) and isinstance(example["data"][0][1], str)
+    service_input = definitions["ServiceInput"]
+    (example,) = service_input["example"]["input_data"]["data"]
+    assert example == {c: loaded_model.schema.example[c] for c in example}
+    assert list(example) == ["age", "job", "balance", "housing"]
+    data = service_input["properties"]["input_data"]["properties"]["data"]
+    assert data["minItems"] == 1 and data["items"] == {"$ref": "#/definitions/InputRecord"}
     record = definitions["InputRecord"]
     assert record["required"] == ["age", "job", "housing"]
+    # 'age' had no missing values and the model refuses NaN there; 'balance' takes null.
     assert record["properties"]["age"] == {"type": "integer", "format": "int64"}
-    assert record["properties"]["balance"] == {"type": "number", "format": "double"}
-    assert record["properties"]["job"] == {"type": "string"}
+    assert record["properties"]["balance"] == {
+        "type": "number",
+        "format": "double",
+        "x-nullable": True,
+    }
     automl = definitions["AutoMLServiceInput"]
     assert automl["properties"]["Inputs"]["properties"]["data"]["items"] == {
         "$ref": "#/definitions/InputRecord"
     }
     output = definitions["ServiceOutput"]
-    assert output["items"] == {"type": "string"}
     assert output["example"] == loaded_model.output_example
     assert "['no', 'yes']" in output["description"]
-    methods = definitions["ServiceInput"]["properties"]["params"]["properties"]["method"]
+    methods = service_input["properties"]["params"]["properties"]["method"]
     assert methods["enum"] == ["predict", "predict_proba"]
+    assert service_input["properties"]["params"]["x-nullable"] is True
+
+
+def test_openapi3_columns_say_every_value_the_server_takes(loaded_model: LoadedModel) -> None:
+    schemas = build_swagger(loaded_model, version="3")["components"]["schemas"]
+    columns = schemas["InputRecord"]["properties"]
+    assert columns["age"] == {
+        "anyOf": [
+            {"type": "integer", "format": "int64"},
+            {"type": "string", "pattern": "^[-+]?[0-9]{1,18}$"},
+        ]
+    }
+    assert columns["job"]["anyOf"][0] == {"type": "string", "nullable": True}
+    params = schemas["ServiceInput"]["properties"]["params"]
+    assert params["nullable"] is True
+    output = schemas["ServiceOutput"]["items"]["anyOf"]
+    assert output == [{"type": "string"}, {"type": "array", "items": {"type": "number"}}]
+    spec31 = build_swagger(loaded_model, version="3.1")["components"]["schemas"]
+    assert {"type": "null"} in spec31["InputRecord"]["properties"]["balance"]["anyOf"]
+    assert spec31["ServiceInput"]["properties"]["params"]["type"] == ["object", "null"]
 
 
 @pytest.mark.parametrize(("version", "openapi"), [("3", "3.0.1"), ("3.1", "3.1.0")])

@@ -31,6 +31,7 @@ from azure.ai.ml.entities import (
     ManagedOnlineEndpoint,
     Model,
     OnlineRequestSettings,
+    ProbeSettings,
 )
 
 from automl_local.exceptions import ConfigError, NotFoundError, ServiceError
@@ -48,6 +49,11 @@ instance_count: 1
 request_settings:
   request_timeout_ms: 3000
   max_concurrent_requests_per_instance: 4
+readiness_probe:
+  initial_delay: 0
+  period: 1
+liveness_probe:
+  period: 30
 """
 
 
@@ -129,6 +135,13 @@ def test_endpoint_and_deployments_are_described_like_azure(ep) -> None:
     assert green.provisioning_state == "Succeeded"
     assert green.model.startswith("azureml:") and green.model.endswith(":1")
     assert green.request_settings.request_timeout_ms == 3000
+    assert green.readiness_probe.period == 1 and green.readiness_probe.initial_delay == 0
+    assert green.liveness_probe.period == 30
+    served = json.loads((ep.ml.workspace.endpoint_dir(ENDPOINT) / "endpoint.json").read_text())
+    assert served["deployments"]["green"]["liveness_probe"] == {  # Azure's defaults filled in
+        "initial_delay": 10, "period": 30, "timeout": 2, "success_threshold": 1,
+        "failure_threshold": 30,
+    }
     assert {d.name for d in ep.ml.online_deployments.list(ENDPOINT)} == {"blue", "green"}
     key_files = ep.ml.workspace.endpoint_dir(ENDPOINT)
     assert oct(os.stat(key_files / "keys.json").st_mode & 0o777) == "0o600"
@@ -281,7 +294,11 @@ def test_logs_have_one_json_line_per_request(ep) -> None:
 
 
 def test_bounded_load_valid_and_invalid_mixed(ep) -> None:
-    """3,000 requests at concurrency 16: every valid one 200, every invalid one its 4xx."""
+    """3,000 requests at concurrency 8: every valid one 200, every invalid one its 4xx.
+
+    8 is as many requests as each deployment takes in flight (Azure's 2 x
+    max_concurrent_requests_per_instance=4 per instance); more would be 429s.
+    """
     _set_traffic(ep, {"blue": 80, "green": 20})
     key = ep.ml.online_endpoints.get_keys(ENDPOINT).primary_key
     valid = json.dumps(_split(ep.rows)).encode()
@@ -294,7 +311,7 @@ def test_bounded_load_valid_and_invalid_mixed(ep) -> None:
     ]
     plan = random.Random(7).choices(cases, weights=[60, 15, 15, 10], k=3000)
     url = str(ep.http.base_url).rstrip("/") + "/score"
-    limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
+    limits = httpx.Limits(max_connections=8, max_keepalive_connections=8)
 
     with httpx.Client(trust_env=False, timeout=30, limits=limits) as client:
         def send(case: tuple[str, bytes, str | None, int]) -> tuple[str, int, int]:
@@ -305,7 +322,7 @@ def test_bounded_load_valid_and_invalid_mixed(ep) -> None:
             return name, want, client.post(url, content=body, headers=headers).status_code
 
         started = time.monotonic()
-        with ThreadPoolExecutor(16) as pool:
+        with ThreadPoolExecutor(8) as pool:
             results = list(pool.map(send, plan))
         elapsed = time.monotonic() - started
     wrong = Counter((name, want, got) for name, want, got in results if got != want)
@@ -370,6 +387,10 @@ def test_spec_errors_are_config_errors(ep) -> None:
     with pytest.raises(NotFoundError, match="model 'bankmodel:42' was not found"):
         ep.ml.online_deployments.begin_create_or_update(ManagedOnlineDeployment(
             name="blue", endpoint_name=ENDPOINT, model="azureml:bankmodel:42"))
+    with pytest.raises(ConfigError, match=r"readiness_probe.period must be a whole number"):
+        ep.ml.online_deployments.begin_create_or_update(ManagedOnlineDeployment(
+            name="blue", endpoint_name=ENDPOINT, model="azureml:bankmodel:1",
+            readiness_probe=ProbeSettings(period=0)))
     with pytest.raises(ConfigError, match="instance_count must be a whole number"):
         ep.ml.online_deployments.begin_create_or_update(ManagedOnlineDeployment(
             name="blue", endpoint_name=ENDPOINT, model="azureml:bankmodel:1", instance_count=0))
