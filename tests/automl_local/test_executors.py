@@ -181,13 +181,14 @@ def test_resume_after_sigkill_of_the_coordinator(
     from azure.ai.ml import load_job
 
     text = TINY_JOB_YAML.format(data=tiny_mltable, max_trials=6)
+    ml = get_client("local", workspace=tmp_path / "ws")
     if ray_address:
         monkeypatch.setenv("AUTOML_LOCAL_RAY_ADDRESS_CPU_CLUSTER", ray_address)
         text = text.replace(
             "experiment_name: tiny", "experiment_name: tiny\ncompute: azureml:cpu-cluster"
         )
+        _create_compute(ml)
     (tmp_path / "job.yml").write_text(text)
-    ml = get_client("local", workspace=tmp_path / "ws")
     name = ml.jobs.create_or_update(load_job(tmp_path / "job.yml")).name
     trials = ml.workspace.job_dir(name) / "trials"
     deadline = time.monotonic() + 180
@@ -215,6 +216,13 @@ def test_resume_after_sigkill_of_the_coordinator(
 # -- bad bindings: one message before the job starts, nothing left behind -----------------
 
 
+def _create_compute(ml: Any) -> None:
+    """A job names its compute as on Azure, and the compute must exist (ml.compute)."""
+    from azure.ai.ml.entities import AmlCompute
+
+    ml.compute.begin_create_or_update(AmlCompute(name="cpu-cluster", max_instances=2)).result()
+
+
 def _submit_bound(tmp_path: Path, tiny_mltable: Path) -> tuple[Any, Path]:
     from automl_local.backends import get_client
 
@@ -223,6 +231,7 @@ def _submit_bound(tmp_path: Path, tiny_mltable: Path) -> tuple[Any, Path]:
     )
     (tmp_path / "job.yml").write_text(text)
     ml = get_client("local", workspace=tmp_path / "ws")
+    _create_compute(ml)
     return ml, tmp_path / "job.yml"
 
 
@@ -238,7 +247,8 @@ def test_an_unreachable_ray_address_is_refused_before_the_job_starts(
         main(["job", "create", "--file", str(spec), "--workspace-dir", str(tmp_path / "ws")])
     assert exit_info.value.code == 2
     assert list(ml.jobs.list()) == []
-    assert not (tmp_path / "ws" / "jobs").exists() or not any((tmp_path / "ws" / "jobs").iterdir())
+    jobs = tmp_path / "ws" / "jobs"
+    assert not jobs.exists() or not any(jobs.iterdir())
 
 
 def test_a_ray_binding_without_the_extra_is_refused(
