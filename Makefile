@@ -6,12 +6,12 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck bench-search bench-scoring clean
+.PHONY: install demo test lint typecheck bench-search bench-scoring bench-executors clean
 
 $(STAMP): pyproject.toml setup.py
 	python3 -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e '.[dev]'
+	$(PIP) install --quiet -e '.[dev,ray]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -41,6 +41,9 @@ bench-search: $(STAMP)
 
 bench-scoring: $(STAMP)
 	$(PY) benchmarks/scoring.py
+
+bench-executors: $(STAMP)
+	$(PY) benchmarks/executors.py
 
 clean:
 	rm -rf $(VENV) .automl

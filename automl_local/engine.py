@@ -30,11 +30,10 @@ from typing import Any
 import numpy as np
 
 from automl_local import metrics
-from automl_local.ensemble import Candidate, build_ensembles
+from automl_local.ensemble import Candidate, build_ensembles, refit_candidate
 from automl_local.explain import permutation_importance
 from automl_local.featurize import (
     ColumnPlan,
-    Featurizer,
     check_featurization,
     featurize_families,
     infer_column_plan,
@@ -44,16 +43,15 @@ from automl_local.outputs import JobOutputs, restrict_to_onnx, write_job_outputs
 from automl_local.packaging import registered_model_name, save_mlflow_model
 from automl_local.search import (
     ESTIMATORS,
-    LocalProcessExecutor,
     PreparedData,
     Resources,
     SearchLimits,
     SharedData,
     TrialExecutor,
     TrialRecord,
-    member_key,
+    check_ray_address,
+    make_executor,
     prepare,
-    refit_members,
     resolve_algorithms,
     run_search,
 )
@@ -88,12 +86,14 @@ def _json_dump(path: Path, data: Any) -> None:
 def validate_settings(
     s: JobSettings,
 ) -> tuple[PreparedData, list[str], dict[str, str], ColumnPlan]:
-    """Every check that needs no training: limits, data, algorithms, featurization.
+    """Every check that needs no training: limits, Ray binding, data, algorithms, featurization.
 
     ``job create`` calls it before anything is written, so a bad spec fails at
     once with a clear message; the job process calls it again as its first step.
     """
     s.limits.check()
+    if s.ray_address:
+        check_ray_address(s.ray_address, s.compute)
     data = prepare(s)
     algorithms, skipped = resolve_algorithms(
         s.training.allowed_training_algorithms,
@@ -115,9 +115,14 @@ def run_job(
     emit: Emit,
     should_stop: Callable[[], bool] = lambda: False,
     started: float | None = None,
+    executor: TrialExecutor | None = None,
 ) -> dict[str, Any]:
-    """Run the job; return its summary (also written to ``result.json``)."""
-    return _JobRun(settings, workspace, emit, should_stop, started).run()
+    """Run the job; return its summary (also written to ``result.json``).
+
+    ``executor`` runs the trials and the refit (the job closes it); by default
+    the one the settings bind (``ray_address``) or local worker processes.
+    """
+    return _JobRun(settings, workspace, emit, should_stop, started).run(executor)
 
 
 class _JobRun:
@@ -148,11 +153,11 @@ class _JobRun:
         self.tracker = Tracker(workspace.tracking_uri, workspace.artifact_root, s.experiment_name)
 
     # -- phases -------------------------------------------------------------
-    def run(self) -> dict[str, Any]:
+    def run(self, executor: TrialExecutor | None) -> dict[str, Any]:
         s = self.s
         self.emit({"event": "phase", "phase": "preparing data"})
-        # Worker processes boot (their imports take seconds) while the data is prepared.
-        executor: TrialExecutor = LocalProcessExecutor(self.n_workers, fork=True)
+        # Local worker processes boot (their imports take seconds) while the data is prepared.
+        executor = executor or make_executor(s.ray_address, self.n_workers)
         try:
             self._prepare(executor)
             self._start_tracking()
@@ -281,6 +286,8 @@ class _JobRun:
                 "phase": "searching",
                 "max_trials": self.max_trials,
                 "budget": self.budget,
+                "executor": executor.name,
+                "address": s.ray_address,
             }
         )
         return run_search(
@@ -311,11 +318,18 @@ class _JobRun:
             rec.score,
             child_metrics,
             params=rec.params,
-            tags={"error": rec.error[:500]},
+            tags={"error": rec.error[:500], "node": rec.node, "host": rec.host},
         )
         best = max((r.score for r in records if r.ok), default=float("nan"))
         self._emit_trial(
-            rec.number, rec.algorithm, rec.status, rec.score, rec.seconds, best, rec.error
+            rec.number,
+            rec.algorithm,
+            rec.status,
+            rec.score,
+            rec.seconds,
+            best,
+            rec.error,
+            node=rec.node,
         )
 
     def _log_child(
@@ -354,6 +368,7 @@ class _JobRun:
         seconds: float,
         best: float,
         error: str = "",
+        node: str = "",
     ) -> None:
         self.emit(
             {
@@ -365,6 +380,7 @@ class _JobRun:
                 "seconds": round(seconds, 3),
                 "best": best,
                 "error": error,
+                "node": node,
                 "elapsed": time.monotonic() - self.t_start,
                 "budget": self.budget,
             }
@@ -382,6 +398,8 @@ class _JobRun:
                 seconds=r.seconds,
                 members=[(r.algorithm, r.params)],
                 oof=np.load(r.oof_path),
+                node=r.node,
+                error=r.error,
             )
             for r in ok[:MAX_ENSEMBLE_CANDIDATES]
         ]
@@ -424,11 +442,13 @@ class _JobRun:
                 )
                 ensembles.append(cand)
         self.failed_rows = [
-            Candidate(r.number, r.algorithm, r.score, status=r.status, seconds=r.seconds)
+            Candidate(
+                r.number, r.algorithm, r.score, r.status, r.seconds, node=r.node, error=r.error
+            )
             for r in records
             if not (r.ok and r.oof_path)
         ] + [
-            Candidate(r.number, r.algorithm, r.score, seconds=r.seconds)
+            Candidate(r.number, r.algorithm, r.score, seconds=r.seconds, node=r.node)
             for r in ok[MAX_ENSEMBLE_CANDIDATES:]
         ]
         return singles + ensembles
@@ -444,7 +464,7 @@ class _JobRun:
             (c for c in candidates if not c.ensembled_iterations), key=lambda c: c.score
         )
         self.emit({"event": "phase", "phase": "refitting", "best": preferred.algorithm})
-        model, best = _refit(
+        model, best = refit_candidate(
             executor,
             preferred,
             fallback,
@@ -562,39 +582,3 @@ def pd_series(values: np.ndarray) -> Any:
     import pandas as pd
 
     return pd.Series(values)
-
-
-def _refit(
-    executor: TrialExecutor,
-    preferred: Candidate,
-    fallback: Candidate,
-    featurizers: dict[str, Featurizer],
-    classes: list[Any],
-    *,
-    soft_deadline: float,
-    deadline: float,
-    slots: int,
-    resources: Resources,
-) -> tuple[AutoMLModel, Candidate]:
-    """The winner fitted on every row, or the best single model if time runs short
-    (see :func:`automl_local.search.refit_members`); returns the model and who it is."""
-    fitted, complete = refit_members(
-        executor,
-        preferred.members,
-        fallback.members,
-        soft_deadline=soft_deadline,
-        deadline=deadline,
-        slots=slots,
-        resources=resources,
-    )
-    chosen = preferred if complete else fallback
-    used = [(ESTIMATORS[a].family, fitted[member_key((a, p))]) for a, p in chosen.members]
-    model = AutoMLModel(
-        featurizers={family: featurizers[family] for family, _ in used},
-        members=used,
-        weights=list(chosen.weights),
-        meta=chosen.meta,
-        classes=classes,
-        algorithm=chosen.algorithm,
-    )
-    return model, chosen

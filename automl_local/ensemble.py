@@ -20,6 +20,15 @@ import numpy as np
 
 from automl_local import metrics
 from automl_local.exceptions import ConfigError
+from automl_local.featurize import Featurizer
+from automl_local.model import AutoMLModel
+from automl_local.search import (
+    ESTIMATORS,
+    Resources,
+    TrialExecutor,
+    member_key,
+    refit_members,
+)
 
 __all__ = [
     "STACK_META_LEARNERS",
@@ -27,6 +36,7 @@ __all__ = [
     "EnsembleResult",
     "build_ensembles",
     "greedy_selection",
+    "refit_candidate",
     "stack",
 ]
 
@@ -47,16 +57,22 @@ class Candidate:
     meta: Any = None
     oof: np.ndarray | None = None
     ensembled_iterations: list[int] = field(default_factory=list)
+    node: str = ""  # where the trial ran ("local", a Ray node id); "" for an ensemble
+    error: str = ""  # why a trial failed or was stopped
 
     def row(self, job: str) -> dict[str, Any]:
         """The candidate's leaderboard row."""
-        return {
+        row = {
             "run_id": f"{job}_{self.number}",
             "algorithm": self.algorithm,
             "score": self.score,
             "status": self.status,
             "seconds": round(self.seconds, 2),
+            "node": self.node,
         }
+        if self.error:
+            row["error"] = self.error[:500]
+        return row
 
 
 @dataclass
@@ -206,3 +222,40 @@ def build_ensembles(
             oof=built.oof,
             ensembled_iterations=[m.number for m in chosen],
         )
+
+
+def refit_candidate(
+    executor: TrialExecutor,
+    preferred: Candidate,
+    fallback: Candidate,
+    featurizers: dict[str, Featurizer],
+    classes: list[Any],
+    *,
+    soft_deadline: float,
+    deadline: float,
+    slots: int,
+    resources: Resources,
+) -> tuple[AutoMLModel, Candidate]:
+    """The winner fitted on every row (on the search's executor), or the best single model
+    if time runs short (see :func:`automl_local.search.refit_members`); returns the model
+    and which candidate it is."""
+    fitted, complete = refit_members(
+        executor,
+        preferred.members,
+        fallback.members,
+        soft_deadline=soft_deadline,
+        deadline=deadline,
+        slots=slots,
+        resources=resources,
+    )
+    chosen = preferred if complete else fallback
+    used = [(ESTIMATORS[a].family, fitted[member_key((a, p))]) for a, p in chosen.members]
+    model = AutoMLModel(
+        featurizers={family: featurizers[family] for family, _ in used},
+        members=used,
+        weights=list(chosen.weights),
+        meta=chosen.meta,
+        classes=classes,
+        algorithm=chosen.algorithm,
+    )
+    return model, chosen

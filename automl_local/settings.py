@@ -117,6 +117,10 @@ class JobSettings:
     featurization: FeaturizationSettings = field(default_factory=FeaturizationSettings)
     seed: int = 0
     tags: dict[str, str] = field(default_factory=dict)
+    # Where the trials run: the job's compute name (as on Azure) and the Ray cluster it is
+    # bound to locally (``search.bound_ray_address``); no address: local worker processes.
+    compute: str | None = None
+    ray_address: str | None = None
 
     def __post_init__(self) -> None:
         self.primary_metric = normalize_metric(self.primary_metric)

@@ -236,7 +236,9 @@ class _ProgressView:
         if kind == "phase":
             self.budget = event.get("budget", self.budget)
             self.max_trials = event.get("max_trials", self.max_trials)
-            self._line(f"== {event['phase']}")
+            ray = event.get("executor") == "ray"
+            on = f" (trials on the Ray cluster at {event.get('address')})" if ray else ""
+            self._line(f"== {event['phase']}{on}")
         elif kind == "guardrails":
             from automl_local.guardrails import Guardrail, format_guardrails
 
@@ -312,15 +314,22 @@ def _print_final(result: dict[str, Any], header: bool = True) -> None:
             f"(stopped by {result.get('stop_reason')})"
         )
     click.echo(f"\nLeaderboard ({result['primary_metric']}, {result['validation']}):")
-    click.echo(f"  {'RANK':<5} {'RUN':<38} {'ALGORITHM':<22} {'SCORE':<9} {'SECONDS':>8}")
-    for row in result.get("leaderboard", [])[:10]:
+    rows = result.get("leaderboard", [])[:10]
+    # Trials on a Ray cluster: say on which node each ran (short node ids, as `ray status`).
+    nodes = any(row.get("node") not in (None, "", "local") for row in rows)
+    node_head = f" {'NODE':<12}" if nodes else ""
+    click.echo(
+        f"  {'RANK':<5} {'RUN':<38} {'ALGORITHM':<22} {'SCORE':<9} {'SECONDS':>8}{node_head}"
+    )
+    for row in rows:
         score = row["score"]
         shown = (
             f"{score:.4f}" if isinstance(score, float) and not math.isnan(score) else row["status"]
         )
+        node = f" {str(row.get('node') or '-')[:12]:<12}" if nodes else ""
         click.echo(
             f"  {row['rank']:<5} {row['run_id']:<38} {row['algorithm']:<22} {shown:<9} "
-            f"{row['seconds']:>8.1f}"
+            f"{row['seconds']:>8.1f}{node}"
         )
     importance = result.get("feature_importance") or []
     if importance:

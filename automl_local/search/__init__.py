@@ -2,11 +2,20 @@
 
 Trials and the final refit run through one interface, :class:`TrialExecutor`
 (``submit`` / ``poll`` / ``cancel``, matrices shared once); the default,
-:class:`LocalProcessExecutor`, runs them in worker processes on this machine.
+:class:`LocalProcessExecutor`, runs them in worker processes on this machine;
+:class:`RayExecutor` (needs the ``ray`` extra) runs them as Ray
+tasks on the cluster a job's compute is bound to (:func:`bound_ray_address`).
 """
 
 from __future__ import annotations
 
+from automl_local.search._binding import (
+    RAY_ADDRESS_ENV,
+    bound_ray_address,
+    check_ray_address,
+    compute_variable,
+    make_executor,
+)
 from automl_local.search._estimators import (
     ESTIMATORS,
     Estimator,
@@ -22,9 +31,11 @@ from automl_local.search._executor import (
     TrialExecutor,
     TrialHandle,
     TrialTask,
+    event_from_message,
 )
 from automl_local.search._local import LocalProcessExecutor
 from automl_local.search._prepare import PreparedData, prepare
+from automl_local.search._ray import RayExecutor
 from automl_local.search._refit import Member, member_key, refit_members
 from automl_local.search._search import SearchLimits, TrialRecord, run_search
 from automl_local.search._worker import (
@@ -38,12 +49,14 @@ from automl_local.search._worker import (
 
 __all__ = [
     "ESTIMATORS",
+    "RAY_ADDRESS_ENV",
     "Dispatcher",
     "Estimator",
     "LocalProcessExecutor",
     "Member",
     "Placement",
     "PreparedData",
+    "RayExecutor",
     "Resources",
     "SearchLimits",
     "SharedData",
@@ -54,9 +67,14 @@ __all__ = [
     "TrialTask",
     "Worker",
     "allow_fork",
+    "bound_ray_address",
     "canonical_algorithm",
+    "check_ray_address",
+    "compute_variable",
     "cv_trial",
     "error_detail",
+    "event_from_message",
+    "make_executor",
     "member_key",
     "prepare",
     "refit",

@@ -41,6 +41,7 @@ __all__ = [
     "TrialExecutor",
     "TrialHandle",
     "TrialTask",
+    "event_from_message",
 ]
 
 TaskKind = Literal["trial", "refit"]
@@ -148,6 +149,20 @@ class TrialExecutor(Protocol):
     def close(self) -> None:
         """Stop every task and release the workers; the executor is not used afterwards."""
         ...
+
+
+def event_from_message(handle: TrialHandle, msg: tuple[Any, ...]) -> TrialEvent:
+    """A worker's message (see ``_worker``: fold, done, pruned, model, error) as an event."""
+    kind = msg[0]
+    if kind == "fold":
+        return TrialEvent(handle, "fold", step=msg[1], value=msg[2])
+    if kind == "done":
+        return TrialEvent(handle, "done", oof=msg[1], fit_seconds=msg[2], fold_scores=msg[3])
+    if kind == "pruned":
+        return TrialEvent(handle, "pruned")
+    if kind == "model":
+        return TrialEvent(handle, "model", model=msg[1], fit_seconds=msg[2])
+    return TrialEvent(handle, "error", error=msg[1])
 
 
 OnFold = Callable[[TrialHandle, int, float], bool]

@@ -23,6 +23,7 @@ from automl_local.search._executor import (
     TrialEvent,
     TrialHandle,
     TrialTask,
+    event_from_message,
 )
 from automl_local.search._worker import SharedData, Worker
 
@@ -83,7 +84,7 @@ class LocalProcessExecutor:
                 died = "the worker process died (out of memory?)"
                 events.append(TrialEvent(handle, "error", error=died, lost=True))
                 continue
-            event = _event(handle, msg)
+            event = event_from_message(handle, msg)
             if event.kind != "fold":
                 self._release(worker)
             events.append(event)
@@ -111,16 +112,3 @@ class LocalProcessExecutor:
         """Kill a stuck or dead worker; the next task that finds no idle worker starts one."""
         del self._busy[id(worker.conn)]
         worker.kill(sig)
-
-
-def _event(handle: TrialHandle, msg: tuple[Any, ...]) -> TrialEvent:
-    kind = msg[0]
-    if kind == "fold":
-        return TrialEvent(handle, "fold", step=msg[1], value=msg[2])
-    if kind == "done":
-        return TrialEvent(handle, "done", oof=msg[1], fit_seconds=msg[2], fold_scores=msg[3])
-    if kind == "pruned":
-        return TrialEvent(handle, "pruned")
-    if kind == "model":
-        return TrialEvent(handle, "model", model=msg[1], fit_seconds=msg[2])
-    return TrialEvent(handle, "error", error=msg[1])

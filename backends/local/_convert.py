@@ -12,9 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from automl_local.backends.local._compute import SERVERLESS, _bare_name
+
 from automl_local.exceptions import ConfigError
 from automl_local.metrics import PYTHON_DEFAULT_PRIMARY_METRIC, normalize_metric
-from automl_local.search import canonical_algorithm
+from automl_local.search import bound_ray_address, canonical_algorithm, compute_variable
 from automl_local.settings import (
     FeaturizationSettings,
     JobSettings,
@@ -26,7 +28,6 @@ __all__ = ["AZURE_ONLY_FIELDS", "job_from_settings", "settings_from_job"]
 
 # Fields that configure Azure's compute or service: accepted, ignored locally, with a warning.
 AZURE_ONLY_FIELDS = {
-    "compute": "runs on this machine",
     "resources": "runs on this machine",
     "queue_settings": "no queue locally",
     "environment_id": "uses this Python environment",
@@ -77,10 +78,21 @@ def settings_from_job(
             "jobs (task: classification) and pipeline jobs locally. Use --backend azure for "
             "other tasks."
         )
+    compute = _bare_name(str(job.compute)) if job.compute else None
+    ray_address = None if compute in (None, *SERVERLESS) else bound_ray_address(compute)
     max_nodes: int | None = None
     if compute_bound is not None and job.compute:
-        max_nodes, compute_note = compute_bound(str(job.compute))
+        max_nodes, compute_note = compute_bound(str(job.compute))  # unknown names raise
+        if ray_address:
+            compute_note = f"compute {compute}: trials run on the Ray cluster at {ray_address}" + (
+                f", at most {max_nodes} concurrent trial(s)" if max_nodes else ""
+            )
         warnings.append(compute_note)
+    elif compute and not ray_address:
+        warnings.append(
+            f"compute={compute} is Azure-only and ignored locally (runs on this machine; "
+            f"bind it to a Ray cluster with {compute_variable(compute)}=host:port)."
+        )
     for field_name, note in AZURE_ONLY_FIELDS.items():
         if field_name == "compute" and compute_bound is not None:
             continue
@@ -218,6 +230,8 @@ def settings_from_job(
         featurization=featurization,
         seed=seed,
         tags={str(k): str(v) for k, v in (job.tags or {}).items()},
+        compute=compute,
+        ray_address=ray_address,
     )
 
 
@@ -279,4 +293,6 @@ def job_from_settings(s: JobSettings) -> Any:
         if f.imputer
         else None,
     )
+    if s.compute:
+        job.compute = s.compute
     return job

@@ -74,6 +74,8 @@ class LocalJobOperations:
             )  # fmt: skip
         if experiment_name:
             job.experiment_name = experiment_name
+        if compute:  # as on Azure: the argument overrides the spec's compute
+            job.compute = compute
         if description:
             job.description = description
         if tags:

@@ -38,7 +38,10 @@ WIRE_METRICS = {
 # train); only documented defaults are filled in, so an unconfirmed one still shows up as None.
 SERVICE_DEFAULTS = {"max_concurrent_trials": 1}
 # JobSettings fields that are not settings of the spec (identity, data location, local seed).
-NOT_COMPARED = {"name", "training_data", "validation_data", "test_data", "seed"}
+NOT_COMPARED = {"name", "training_data", "validation_data", "test_data", "seed",
+                # where the trials run, not how they train: the compute's name and its local
+                # Ray binding (the fixtures name no compute)
+                "compute", "ray_address"}
 
 
 def _minutes(duration: str | None) -> float | None:

@@ -1,8 +1,6 @@
 """``ml.jobs`` on the local backend: YAML in, detached job process, stream, download, resume."""
 
 import json
-import os
-import signal
 import time
 from pathlib import Path
 
@@ -151,27 +149,6 @@ def test_missing_training_data(ml, tmp_path):
 def test_unknown_job_name(ml):
     with pytest.raises(NotFoundError, match="job 'nope' was not found"):
         ml.jobs.get("nope")
-
-
-def test_killed_job_resumes_from_its_finished_trials(ml, tmp_path, tiny_mltable):
-    from azure.ai.ml import load_job
-
-    path = _yaml(tmp_path, tiny_mltable, **{"max_trials: 2": "max_trials: 7"})
-    returned = ml.jobs.create_or_update(load_job(path))
-    name = returned.name
-    trials = ml.workspace.job_dir(name) / "trials"
-    _wait(ml, name, lambda: trials.exists() and len(list(trials.glob("*.npy"))) >= 2)
-    pid = ml.workspace.catalogue.get("job", name)["pid"]
-    os.killpg(pid, signal.SIGKILL)  # the job and its workers, as an OOM killer or a reboot would
-    _wait(ml, name, lambda: ml.jobs.get(name).status == "Failed", timeout=30)
-    assert "resume" in ml.workspace.catalogue.get("job", name)["error"]
-    done_before = len(list(trials.glob("*.npy")))
-    ml.jobs.resume(name)
-    ml.jobs.stream(name, printer=lambda e: None)
-    result = ml.jobs.result(name)
-    assert result["status"] == "Completed" and len(result["leaderboard"]) == 7
-    numbers = sorted(int(r["run_id"].rsplit("_", 1)[1]) for r in result["leaderboard"])
-    assert numbers[:done_before] == list(range(done_before))
 
 
 def test_cancel_ends_the_job(ml, tmp_path, tiny_mltable):
