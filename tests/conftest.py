@@ -5,7 +5,14 @@ Tests that must be fast use data made here, not the bank-marketing file.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+# The Ray test clusters (tests/automl_local/test_executors.py, test_ray_cluster.py) stay on
+# 127.0.0.1: on Linux Ray otherwise binds its nodes to the machine's interface address. This
+# switch (read when ray is first imported) makes Ray use the loopback address, as it does on
+# macOS and Windows.
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
 import pytest
 from _testdata import TINY_JOB_YAML, make_frame
