@@ -20,6 +20,7 @@ __all__ = ["cli", "main"]
 _COMMAND_MODULES: list[tuple[str, str]] = [
     ("automl_local.cli._job", "job"),
     ("automl_local.cli._data", "data"),
+    ("automl_local.cli._compute", "compute"),
     ("automl_local.cli._model", "model"),
     ("automl_local.cli._endpoint", "online_endpoint"),
     ("automl_local.cli._deployment", "online_deployment"),

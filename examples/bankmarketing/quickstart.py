@@ -43,6 +43,19 @@ def main(argv: list[str] | None = None) -> int:
         ml = get_client(
             args.backend, **({"workspace": args.workspace} if args.backend == "local" else {})
         )
+        # The job names compute: azureml:cpu-cluster. As in Azure's notebook: use it if it
+        # exists, else create it (locally, max_instances bounds the concurrent trials).
+        from azure.ai.ml.entities import AmlCompute
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            ml.compute.get("cpu-cluster")
+        except ResourceNotFoundError:
+            print("creating compute cpu-cluster: automl-local compute create --name cpu-cluster "
+                  "--max-instances 2")
+            ml.begin_create_or_update(
+                AmlCompute(name="cpu-cluster", size="STANDARD_DS3_V2", max_instances=2)
+            ).result()
 
         step(
             "1. AutoML classification job",

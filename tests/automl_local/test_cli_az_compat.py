@@ -110,3 +110,19 @@ def test_a_workspace_name_that_cannot_be_a_folder(
 ) -> None:
     code, _, err = _run(capsys, "data", "list", "-w", "../elsewhere")
     assert code == 2 and "workspace name '../elsewhere' cannot name a folder" in err
+
+
+def test_compute_verbs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ws = ["--workspace-dir", str(tmp_path / "ws")]
+    code, out, err = _run(capsys, "compute", "create", "--name", "cpu-cluster",
+                          "--max-instances", "3", *ws)
+    assert code == 0, err
+    assert json.loads(out)["max_instances"] == 3
+    _, out, _ = _run(capsys, "compute", "list", "--query", "[].name", "-o", "tsv", *ws)
+    assert out == "cpu-cluster\n"
+    code, _, err = _run(capsys, "compute", "show", "--name", "gpu-cluster", *ws)
+    assert code == 2
+    assert "compute 'gpu-cluster' was not found in the workspace" in err
+    assert "(computes here: cpu-cluster)" in err
+    code, out, _ = _run(capsys, "compute", "delete", "--name", "cpu-cluster", "--yes", *ws)
+    assert code == 0 and "Deleted compute cpu-cluster." in out

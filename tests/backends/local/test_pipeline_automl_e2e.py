@@ -33,6 +33,10 @@ def bank_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("bank")
     write_mltable(bank_frame(), root / "bank-small")
     ml = get_client("local", workspace=root / "ws")
+    from azure.ai.ml.entities import AmlCompute
+
+    # The sample names settings.default_compute: azureml:cpu-cluster; it must exist, as on Azure.
+    ml.begin_create_or_update(AmlCompute(name="cpu-cluster", max_instances=2)).result()
     overrides = {
         "inputs.classification_train_data.path": str(root / "bank-small"),
         "inputs.model_base_name": "e2e-bank-model",
