@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -49,8 +52,13 @@ def _watch_and_kill(cluster: Any, node: Any, executor: RayExecutor, events: list
             e.get("event") == "trial" and e.get("node") == node.node_id for e in list(events)
         )
         if finished_there and running:
-            time.sleep(0.2)
             killed["trials"] = {h.task.number for h in running}
+            # The node dies as a machine does: its workers first (a short trial would otherwise
+            # finish and hand back its result before the raylet's death reaches it), then the
+            # node itself.
+            for handle in running:
+                with contextlib.suppress(ProcessLookupError, TypeError):
+                    os.kill(int(handle.where.pid), signal.SIGKILL)
             cluster.remove_node(node, allow_graceful=False)
             return
         time.sleep(0.05)
@@ -96,7 +104,8 @@ def test_trials_run_on_both_nodes_and_a_lost_node_fails_only_its_trials(tmp_path
     completed_on = {r["node"] for r in trials if r["status"] == "Completed"}
     assert completed_on == {head, doomed.node_id}  # placed on both nodes
     failed = {int(r["run_id"].rsplit("_", 1)[1]): r for r in trials if r["status"] != "Completed"}
-    assert failed, "killing the node failed none of its trials"
+    assert failed, ("killing the node failed none of its trials", killed, [
+        (r["run_id"], r["status"], r["node"][:8], r.get("error")) for r in trials])
     assert set(failed) <= killed["trials"]  # only the trials that ran on the lost node
     for row in failed.values():
         assert row["node"] == doomed.node_id
