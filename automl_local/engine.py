@@ -265,13 +265,14 @@ class _JobRun:
         )
 
     def _reserve(self, records: list[TrialRecord]) -> float:
-        """Time to keep for the end: ensembles, the refit of the likely winner's members
-        (a VotingEnsemble's: up to the best VOTE_MAX_MEMBERS), explanation, saving."""
+        """Time to keep for the end: ensembles, the refit of the likely winner's members (up
+        to the VOTE_MAX_MEMBERS best; side by side as cores allow), explanation, saving."""
         d = self.data
         refit_factor = len(d.y) / max(1, sum(len(tr) for tr, _ in d.splits))
         likely = VOTE_MAX_MEMBERS if self.n_ensembles else 3
         ok = sorted((r for r in records if r.ok), key=lambda r: -r.score)[:likely]
-        slots = min(self.refit_slots, len(ok))
+        cores = (os.cpu_count() or 1) // max(1, self.shared.n_jobs)
+        slots = min(self.refit_slots, len(ok), cores)
         refit = sum(r.fit_seconds * refit_factor for r in ok) / max(1, slots)
         explain = EXPLAIN_SECONDS if self.s.training.enable_model_explainability else 0.0
         ensembles = self._ensemble_seconds(ok[0]) if self.n_ensembles and ok else 0.0

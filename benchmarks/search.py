@@ -164,6 +164,7 @@ def run_automl_local(
         "valid_score": result["best_score"],
         "stop_reason": result.get("stop_reason"),
         "validation": result["validation"],
+        "notes": result.get("notes", []),
     }
 
 
