@@ -176,8 +176,8 @@ def test_predictions_are_reproducible_with_a_seed(tmp_path):
 def test_refit_falls_back_to_the_best_single_model_when_time_runs_out():
     import time
 
-    from automl_local.ensemble import refit_candidate as _refit
     from automl_local.ensemble import Candidate
+    from automl_local.ensemble import refit_candidate as _refit
     from automl_local.featurize import Featurizer
     from automl_local.search import LocalProcessExecutor, Resources, SharedData
 
