@@ -30,7 +30,17 @@ from typing import Any
 import numpy as np
 
 from automl_local import metrics
-from automl_local.ensemble import Candidate, build_ensembles, refit_candidate
+from automl_local.ensemble import (
+    VOTE_MAX_MEMBERS,
+    Candidate,
+    bagged_selection,
+    build_ensembles,
+    choose,
+    refit_candidate,
+    scorer,
+    trial_candidates,
+    trial_library,
+)
 from automl_local.explain import permutation_importance
 from automl_local.featurize import (
     ColumnPlan,
@@ -65,12 +75,19 @@ Emit = Callable[[dict[str, Any]], None]
 
 DEFAULT_TIMEOUT_MINUTES = 8640.0  # Azure's service default: 6 days
 DEFAULT_MAX_TRIALS = 1000  # Azure's service default
-MAX_ENSEMBLE_CANDIDATES = 15
+# The ensembles choose among this many trials: the best, at most LIBRARY_PER_ALGORITHM
+# of each algorithm (the search piles up near-copies of one model; diversity is what
+# an ensemble gains from).
+MAX_ENSEMBLE_CANDIDATES = 20
 # Seconds kept at the end of the budget for the explanation and for saving and
 # registering the MLflow model (measured: 2-4 s each on 2 cores, bank marketing).
 EXPLAIN_SECONDS = 4.0
 SAVE_SECONDS = 5.0
 SMALL_DATA_CELLS = 200_000  # below this many matrix cells a trial fits on one thread
+# Building the ensembles: the VotingEnsemble's selection scores about this many blends
+# (20 bags x (3 + 15 rounds x 8 models)); the StackEnsemble's meta-learner takes ~1-2 s.
+ENSEMBLE_SCORINGS = 2500
+STACK_SECONDS = 2.0
 
 
 def matrices_cells(matrices: dict[str, np.ndarray]) -> int:
@@ -150,6 +167,8 @@ class _JobRun:
         ensembles = int(s.training.enable_vote_ensemble) + int(s.training.enable_stack_ensemble)
         self.n_ensembles = ensembles if max_trials >= 3 else 0
         self.max_trials = max_trials
+        self.refit_slots = max(self.n_workers, os.cpu_count() or 1)
+        self._scoring_seconds: float | None = None
         self.tracker = Tracker(workspace.tracking_uri, workspace.artifact_root, s.experiment_name)
 
     # -- phases -------------------------------------------------------------
@@ -221,10 +240,12 @@ class _JobRun:
         self.w_eval = None if d.w is None else d.w[d.eval_index]
 
     def _guardrails(self) -> None:
+        import pandas as pd
+
         from automl_local.guardrails import run_guardrails
 
         d, s = self.data, self.s
-        labels = pd_series(np.asarray(d.classes, dtype=object)[d.y])
+        labels = pd.Series(np.asarray(d.classes, dtype=object)[d.y])
         checks = run_guardrails(
             d.X,
             labels,
@@ -256,15 +277,37 @@ class _JobRun:
         )
 
     def _reserve(self, records: list[TrialRecord]) -> float:
-        """Time to keep for the end: refit of the likely winners, explanation, saving."""
+        """Time to keep for the end: ensembles, the refit of the likely winner's members (up
+        to the VOTE_MAX_MEMBERS best; side by side as cores allow), explanation, saving."""
         d = self.data
         refit_factor = len(d.y) / max(1, sum(len(tr) for tr, _ in d.splits))
-        ok = sorted((r for r in records if r.ok), key=lambda r: -r.score)[:3]
-        refit = sum(r.fit_seconds * refit_factor for r in ok) / max(
-            1, min(self.n_workers, len(ok))
-        )
+        likely = VOTE_MAX_MEMBERS if self.n_ensembles else 3
+        ok = sorted((r for r in records if r.ok), key=lambda r: -r.score)[:likely]
+        cores = (os.cpu_count() or 1) // max(1, self.shared.n_jobs)
+        slots = min(self.refit_slots, len(ok), cores)
+        refit = sum(r.fit_seconds * refit_factor for r in ok) / max(1, slots)
         explain = EXPLAIN_SECONDS if self.s.training.enable_model_explainability else 0.0
-        return min(0.4 * self.budget, 1.3 * refit + explain + SAVE_SECONDS)
+        ensembles = self._ensemble_seconds(ok[0]) if self.n_ensembles and ok else 0.0
+        return min(0.4 * self.budget, 1.3 * refit + ensembles + explain + SAVE_SECONDS)
+
+    def _ensemble_seconds(self, record: TrialRecord) -> float:
+        """Building the ensembles (a blend's scoring is timed once, on one trial)."""
+        if self._scoring_seconds is None and record.oof_path:
+            oof = np.load(record.oof_path)
+            score = scorer(self.s.primary_metric, self.y_eval, self.w_eval)
+            t0 = time.perf_counter()
+            score(oof)
+            self._scoring_seconds = time.perf_counter() - t0
+        return ENSEMBLE_SCORINGS * (self._scoring_seconds or 0.0) + STACK_SECONDS
+
+    def _ensemble_score(self, records: list[TrialRecord]) -> float:
+        """What the VotingEnsemble over these trials scores (early termination asks)."""
+        oofs = [np.load(r.oof_path) for r in trial_library(records, MAX_ENSEMBLE_CANDIDATES)]
+        if len(oofs) < 2:
+            return max((r.score for r in records if r.ok), default=-math.inf)
+        s = self.s
+        vote = bagged_selection(oofs, self.y_eval, s.primary_metric, self.w_eval, seed=s.seed)
+        return vote.score
 
     def _search(self, executor: TrialExecutor) -> tuple[list[TrialRecord], str]:
         s, lim = self.s, self.s.limits
@@ -279,6 +322,7 @@ class _JobRun:
             early_termination=bool(lim.enable_early_termination),
             workers=self.n_workers,
             refit_reserve=self._reserve,
+            ensemble_score=self._ensemble_score if self.n_ensembles else None,
         )
         self.emit(
             {
@@ -389,20 +433,7 @@ class _JobRun:
     def _ensembles(self, records: list[TrialRecord]) -> list[Candidate]:
         """Every finished trial as a candidate, plus the ensembles (numbered after the trials)."""
         s = self.s
-        ok = sorted((r for r in records if r.ok and r.oof_path), key=lambda r: -r.score)
-        singles = [
-            Candidate(
-                r.number,
-                r.algorithm,
-                r.score,
-                seconds=r.seconds,
-                members=[(r.algorithm, r.params)],
-                oof=np.load(r.oof_path),
-                node=r.node,
-                error=r.error,
-            )
-            for r in ok[:MAX_ENSEMBLE_CANDIDATES]
-        ]
+        singles, self.failed_rows = trial_candidates(records, MAX_ENSEMBLE_CANDIDATES)
         singles_by_number = {c.number: c for c in singles}
         ensembles: list[Candidate] = []
         if self.n_ensembles and len(singles) >= 2:
@@ -426,31 +457,16 @@ class _JobRun:
                     "Completed",
                     cand.score,
                     metrics.classification_metrics(y, cand.oof, w),
-                    params={
-                        "ensembled_iterations": cand.ensembled_iterations,
-                        "ensemble_weights": cand.weights,
-                    },
-                    tags={
-                        "ensembled_algorithms": ",".join(
-                            singles_by_number[n].algorithm for n in cand.ensembled_iterations
-                        )
-                    },
-                )
+                    params={"ensembled_iterations": cand.ensembled_iterations,
+                            "ensemble_weights": cand.weights},
+                    tags={"ensembled_algorithms": ",".join(
+                        singles_by_number[n].algorithm for n in cand.ensembled_iterations)},
+                )  # fmt: skip
                 best = max(c.score for c in [*singles, *ensembles, cand])
                 self._emit_trial(
                     cand.number, cand.algorithm, "Completed", cand.score, cand.seconds, best
                 )
                 ensembles.append(cand)
-        self.failed_rows = [
-            Candidate(
-                r.number, r.algorithm, r.score, r.status, r.seconds, node=r.node, error=r.error
-            )
-            for r in records
-            if not (r.ok and r.oof_path)
-        ] + [
-            Candidate(r.number, r.algorithm, r.score, seconds=r.seconds, node=r.node)
-            for r in ok[MAX_ENSEMBLE_CANDIDATES:]
-        ]
         return singles + ensembles
 
     def _finish(
@@ -459,7 +475,13 @@ class _JobRun:
         s, d = self.s, self.data
         self.emit({"event": "phase", "phase": "ensembling", "stop_reason": reason})
         self.candidates = candidates = self._ensembles(records)
-        preferred = max(candidates, key=lambda c: c.score)
+        preferred = choose(candidates, self.y_eval, s.primary_metric, self.w_eval, seed=s.seed)
+        top = max(candidates, key=lambda c: c.score)
+        if preferred is not top:
+            d.notes.append(
+                f"{preferred.algorithm} ({preferred.score:.4f}) chosen over {top.algorithm} "
+                f"({top.score:.4f}): within the validation score's standard error (see README)."
+            )
         fallback = max(
             (c for c in candidates if not c.ensembled_iterations), key=lambda c: c.score
         )
@@ -472,7 +494,7 @@ class _JobRun:
             list(d.classes),
             soft_deadline=self.deadline - SAVE_SECONDS,
             deadline=self.deadline,
-            slots=max(self.n_workers, os.cpu_count() or 1),
+            slots=self.refit_slots,
             resources=self.resources,
         )
         executor.close()  # the workers' memory is free for the explanation and the saving
@@ -576,9 +598,3 @@ class _JobRun:
             "name": registered_model_name(s.name),
             "version": version.result(),
         }
-
-
-def pd_series(values: np.ndarray) -> Any:
-    import pandas as pd
-
-    return pd.Series(values)

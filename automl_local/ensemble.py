@@ -1,9 +1,12 @@
 """VotingEnsemble and StackEnsemble over the trials' out-of-fold predictions.
 
-VotingEnsemble is Caruana et al.'s greedy ensemble selection (with
-replacement), the method Azure AutoML uses: start from the best model, add
-whichever model most improves the primary metric of the averaged
-probabilities, stop when nothing helps. StackEnsemble fits a meta-learner on
+VotingEnsemble is Caruana et al.'s ensemble selection, the method Azure
+AutoML uses, with the three refinements of Caruana et al. (2006, "Getting
+the most out of ensemble selection") that keep it from overfitting a small
+validation split: sorted initialisation (start from the N best models),
+selection with replacement (a model can gain weight), and bagging (the
+selection is repeated on random halves of the models and the weights
+averaged), see :func:`bagged_selection`. StackEnsemble fits a meta-learner on
 the members' out-of-fold probabilities; its score is itself cross-validated
 so that it competes fairly with the single models.
 """
@@ -14,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -26,20 +29,34 @@ from automl_local.search import (
     ESTIMATORS,
     Resources,
     TrialExecutor,
+    TrialRecord,
     member_key,
     refit_members,
 )
 
 __all__ = [
     "STACK_META_LEARNERS",
+    "VOTE_MAX_MEMBERS",
     "Candidate",
     "EnsembleResult",
+    "bagged_selection",
     "build_ensembles",
+    "choose",
     "greedy_selection",
+    "library",
     "refit_candidate",
+    "scorer",
     "stack",
+    "standard_error",
+    "trial_candidates",
+    "trial_library",
 ]
 
+T = TypeVar("T")
+# A library takes at most this many trials of one algorithm (see ``library``).
+LIBRARY_PER_ALGORITHM = 4
+# At most this many distinct models in a VotingEnsemble: each one is refit on all rows.
+VOTE_MAX_MEMBERS = 8
 STACK_META_LEARNERS = ("LogisticRegression", "LogisticRegressionCV", "LightGBMClassifier")
 
 
@@ -123,6 +140,174 @@ def greedy_selection(
     )
 
 
+Scorer = Callable[[np.ndarray], float]
+
+
+def scorer(metric: str, y: np.ndarray, w: np.ndarray | None = None) -> Scorer:
+    """The primary metric of probabilities on fixed labels, as a one-argument function.
+
+    Ensemble selection scores thousands of blends of the same rows: for an
+    unweighted binary AUC (the usual case) the labels' positions are computed
+    once and each call costs one sort (Mann-Whitney), a few times cheaper than
+    scikit-learn's checks; every other metric goes through ``metrics.score``.
+    """
+    binary = metric == "AUC_weighted" and w is None and int(y.max(initial=0)) <= 1
+    n_pos = int((y == 1).sum())
+    if not binary or n_pos in (0, len(y)):
+        return lambda p: metrics.score(metric, y, p, w)
+    positive = y == 1
+    n_neg = len(y) - n_pos
+
+    def auc(p: np.ndarray) -> float:
+        if p.shape[1] != 2:
+            return metrics.score(metric, y, p, w)
+        from scipy.stats import rankdata
+
+        ranks = rankdata(p[:, 1])
+        return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+    return auc
+
+
+def _select_path(
+    candidates: list[np.ndarray], bag: np.ndarray, score: Scorer, init: int, rounds: int
+) -> list[int]:
+    """One ensemble selection over ``bag`` (indices, best first): sorted initialisation
+    with the best prefix of up to ``init`` models, then ``rounds`` greedy additions with
+    replacement; returns the chosen indices of the best point on that path."""
+    starts = [np.mean([candidates[i] for i in bag[:n]], axis=0) for n in range(1, init + 1)]
+    start_scores = [score(p) for p in starts]
+    n0 = int(np.argmax(start_scores)) + 1
+    chosen = [int(i) for i in bag[:n0]]
+    total = starts[n0 - 1] * n0
+    best_len, best = len(chosen), start_scores[n0 - 1]
+    for _ in range(rounds):
+        tried = [score((total + candidates[i]) / (len(chosen) + 1)) for i in bag]
+        pick = int(bag[int(np.argmax(tried))])
+        chosen.append(pick)
+        total = total + candidates[pick]
+        if max(tried) > best + 1e-7:
+            best_len, best = len(chosen), max(tried)
+    return chosen[:best_len]
+
+
+def bagged_selection(
+    candidates: list[np.ndarray],
+    y: np.ndarray,
+    metric: str,
+    w: np.ndarray | None = None,
+    *,
+    bags: int = 20,
+    fraction: float = 0.5,
+    init: int = 3,
+    rounds: int = 15,
+    max_members: int = VOTE_MAX_MEMBERS,
+    seed: int = 0,
+) -> EnsembleResult:
+    """Caruana et al. (2006) ensemble selection over candidate probability matrices.
+
+    Each of ``bags`` runs draws ``fraction`` of the candidates, starts from the
+    best 1..``init`` of them (whichever blend scores best) and adds models
+    greedily, with replacement, keeping the best point of the path. The
+    weights are the runs' weights averaged: a model one lucky run picked gets
+    little of it, which is what keeps the blend from fitting the validation
+    rows' noise (a plain greedy pick gets worse as more trials compete). Only
+    the ``max_members`` heaviest models are kept (each costs a refit).
+    """
+    score = scorer(metric, y, w)
+    n = len(candidates)
+    single = np.array([score(p) for p in candidates])
+    order = np.argsort(-single, kind="stable")
+    rng = np.random.default_rng(seed)
+    size = min(n, max(2, round(fraction * n)))
+    weights = np.zeros(n)
+    for _ in range(bags if n > 2 else 1):
+        bag = order if n <= 2 else np.sort(rng.choice(n, size=size, replace=False))
+        bag = bag[np.argsort(-single[bag], kind="stable")]
+        counts = np.bincount(_select_path(candidates, bag, score, init, rounds), minlength=n)
+        weights += counts / counts.sum()
+    keep = np.argsort(-weights, kind="stable")[: max(1, max_members)]
+    keep = np.sort(keep[weights[keep] > 0])
+    kept = np.round(weights[keep] / weights[keep].sum(), 4)
+    oof = np.tensordot(kept / kept.sum(), np.stack([candidates[i] for i in keep]), axes=1)
+    return EnsembleResult(
+        members=[int(i) for i in keep],
+        weights=[float(v) for v in kept],
+        score=metrics.score(metric, y, oof, w),
+        oof=oof,
+    )
+
+
+def library(
+    ranked: list[T], groups: list[str], size: int, per_group: int = LIBRARY_PER_ALGORITHM
+) -> list[T]:
+    """The models an ensemble may choose from: the best ``size`` of ``ranked`` (best
+    first), taking at most ``per_group`` of each group (algorithm) while others remain.
+
+    A long search piles up near-copies of its best algorithm; blending copies gains
+    little, blending different algorithms is where an ensemble's gain comes from.
+    """
+    taken: Counter[str] = Counter()
+    first: list[T] = []
+    rest: list[T] = []
+    for item, group in zip(ranked, groups, strict=True):
+        (first if taken[group] < per_group else rest).append(item)
+        taken[group] += 1
+    keep = {id(x) for x in (first + rest)[:size]}
+    return [x for x in ranked if id(x) in keep]
+
+
+def standard_error(
+    metric: str,
+    y: np.ndarray,
+    proba: np.ndarray,
+    w: np.ndarray | None = None,
+    *,
+    resamples: int = 100,
+    seed: int = 0,
+) -> float:
+    """The bootstrap standard error of ``metric`` on these validation rows."""
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(resamples):
+        rows = rng.integers(0, len(y), len(y))
+        if len(np.unique(y[rows])) < len(np.unique(y)):
+            continue  # a resample without some class has no AUC
+        values.append(metrics.score(metric, y[rows], proba[rows], None if w is None else w[rows]))
+    return float(np.nanstd(values)) if len(values) > 1 else 0.0
+
+
+def choose(
+    candidates: list[Candidate],
+    y: np.ndarray,
+    metric: str,
+    w: np.ndarray | None = None,
+    *,
+    seed: int = 0,
+) -> Candidate:
+    """The candidate the job reports (its ``automl_best_child_run_id``).
+
+    The best validation score, except that a single model beats the best
+    ensemble only by more than that score's standard error: among many trials
+    the top single score is partly luck on the validation rows (it gets worse
+    on new rows as the search runs longer), while a blend of several models
+    carries less of it. The chosen candidate's own score is what the job reports.
+    """
+    best = max(candidates, key=lambda c: c.score)
+    ensembles = [c for c in candidates if c.ensembled_iterations and c.oof is not None]
+    if best.ensembled_iterations or not ensembles or best.oof is None:
+        return best
+    ensemble = max(ensembles, key=lambda c: c.score)
+    se = standard_error(metric, y, best.oof, w, seed=seed)
+    return ensemble if ensemble.score >= best.score - se else best
+
+
+def trial_library(records: list[TrialRecord], size: int) -> list[TrialRecord]:
+    """The finished trials an ensemble may choose from (see :func:`library`), best first."""
+    ok = sorted((r for r in records if r.ok and r.oof_path), key=lambda r: -r.score)
+    return library(ok, [r.algorithm for r in ok], size)
+
+
 def make_meta_learner(kind: str | None, seed: int, kwargs: dict[str, Any] | None = None) -> Any:
     kind = kind or "LogisticRegression"
     kwargs = dict(kwargs or {})
@@ -199,7 +384,9 @@ def build_ensembles(
         raise ValueError("every single candidate needs its out-of-fold predictions")
     builders: list[tuple[str, Callable[[], EnsembleResult]]] = []
     if vote:
-        builders.append(("VotingEnsemble", lambda: greedy_selection(oofs, y, metric, w)))
+        builders.append(
+            ("VotingEnsemble", lambda: bagged_selection(oofs, y, metric, w, seed=seed))
+        )
     if stacked:
         builders.append(
             (
@@ -259,3 +446,37 @@ def refit_candidate(
         algorithm=chosen.algorithm,
     )
     return model, chosen
+
+
+def trial_candidates(
+    records: list[TrialRecord], limit: int
+) -> tuple[list[Candidate], list[Candidate]]:
+    """The trials as candidates: the ensembles' library (with their out-of-fold predictions,
+    see :func:`trial_library`), and every other trial (failed, or left out of the library),
+    which the leaderboard still lists."""
+    library = [
+        Candidate(
+            r.number,
+            r.algorithm,
+            r.score,
+            seconds=r.seconds,
+            members=[(r.algorithm, r.params)],
+            oof=np.load(r.oof_path),
+            node=r.node,
+            error=r.error,
+        )
+        for r in trial_library(records, limit)
+        if r.oof_path
+    ]
+    chosen = {c.number for c in library}
+    ok = sorted((r for r in records if r.ok and r.oof_path), key=lambda r: -r.score)
+    rest = [
+        Candidate(r.number, r.algorithm, r.score, r.status, r.seconds, node=r.node, error=r.error)
+        for r in records
+        if not (r.ok and r.oof_path)
+    ] + [
+        Candidate(r.number, r.algorithm, r.score, seconds=r.seconds, node=r.node)
+        for r in ok
+        if r.number not in chosen
+    ]
+    return library, rest

@@ -8,6 +8,16 @@ Keeping the study in one process means no storage contention, while
 here: ``max_trials``, ``timeout_minutes`` (the wall budget, leaving room for
 the final refit), ``trial_timeout_minutes`` (the task is cancelled hard),
 ``exit_score`` and early termination.
+
+Early termination keeps Azure's meaning (the search ends when the score has
+stopped improving) with the score the job would report: the best trial *or*
+the ensemble of the finished trials. After at least
+``EARLY_TERMINATION_PATIENCE`` completed trials, once that many trials in a
+row have not raised the best trial's score, the search asks
+``SearchLimits.ensemble_score`` what ensembling the trials finished so far
+reaches; if that has risen (by more than ``ENSEMBLE_GAIN``) since the last
+improvement, new trials are still paying off through the ensemble and the
+patience starts again. Only when neither improved does the search stop.
 """
 
 from __future__ import annotations
@@ -39,6 +49,9 @@ __all__ = ["SearchLimits", "TrialRecord", "run_search"]
 log = logging.getLogger(__name__)
 
 EARLY_TERMINATION_PATIENCE = 20
+# An ensemble's score moves a little with every trial added to its library: only a gain
+# above this counts as progress for early termination.
+ENSEMBLE_GAIN = 1e-4
 # Portfolio order: the fastest strong model first, so a first score comes in seconds.
 _PORTFOLIO_ORDER = [
     "LightGBM",
@@ -58,6 +71,8 @@ class SearchLimits:
     early_termination: bool
     workers: int
     refit_reserve: Callable[[list[TrialRecord]], float] = lambda records: 0.0
+    # What ensembling these finished trials would score (None: no ensembles in this job).
+    ensemble_score: Callable[[list[TrialRecord]], float] | None = None
 
 
 @dataclass
@@ -167,12 +182,36 @@ def _previous_records(study: Any, trial_dir: Path) -> list[TrialRecord]:
     return records
 
 
+@dataclass
+class _Progress:
+    """The scores early termination watches, and when they last improved."""
+
+    best: float = -np.inf  # best trial score
+    last_gain: int = 0  # number of records when a score last improved
+    ensemble: float | None = None  # ensemble score at the last improvement (None: not yet)
+
+    def stalled(self, limits: SearchLimits, records: list[TrialRecord]) -> bool:
+        """True when neither the best trial nor the ensemble improved for the patience."""
+        patience = EARLY_TERMINATION_PATIENCE
+        n_ok = sum(1 for r in records if r.ok)
+        if n_ok < patience or len(records) - self.last_gain < patience:
+            return False
+        if limits.ensemble_score is None:
+            return True
+        if self.ensemble is None:  # the reference: the ensemble at the last improvement
+            self.ensemble = limits.ensemble_score(records[: self.last_gain])
+        now = limits.ensemble_score(records)
+        if now > self.ensemble + ENSEMBLE_GAIN:
+            self.ensemble, self.last_gain = now, len(records)
+            return False
+        return True
+
+
 def _stop_reason(
     limits: SearchLimits,
     records: list[TrialRecord],
     running: int,
-    best: float,
-    last_gain: int,
+    progress: _Progress,
     should_stop: Callable[[], bool],
 ) -> str:
     """Why the search must stop asking for trials now ('' to go on)."""
@@ -182,10 +221,9 @@ def _stop_reason(
         return "canceled"
     if len(records) + running >= limits.max_trials:
         return "max_trials"
-    if limits.exit_score is not None and best >= limits.exit_score:
+    if limits.exit_score is not None and progress.best >= limits.exit_score:
         return "exit_score"
-    patience = EARLY_TERMINATION_PATIENCE
-    if limits.early_termination and len(ok) >= patience and len(records) - last_gain >= patience:
+    if limits.early_termination and progress.stalled(limits, records):
         return "early_termination"
     reserve = limits.refit_reserve(records) if ok else 0.0
     if now >= limits.deadline - reserve:
@@ -219,8 +257,9 @@ def run_search(
     study = _open_study(journal, study_name, seed, limits.workers > 1)
     _enqueue_portfolio(study, algorithms, n_rows)
     records = _previous_records(study, trial_dir)
-    best = max((r.score for r in records if r.ok), default=-np.inf)
-    last_gain = len(records)
+    progress = _Progress(
+        best=max((r.score for r in records if r.ok), default=-np.inf), last_gain=len(records)
+    )
     may_prune = len(shared.splits) > 2
     trials: dict[int, Any] = {}  # Optuna trial number -> trial
 
@@ -273,7 +312,7 @@ def run_search(
     reason = ""
     while True:
         reason = reason or _stop_reason(
-            limits, records, len(dispatcher.running), best, last_gain, should_stop
+            limits, records, len(dispatcher.running), progress, should_stop
         )
         if reason in ("canceled", "timeout"):  # running trials would eat the refit time
             status = "Canceled" if reason == "canceled" else "TimedOut"
@@ -302,8 +341,9 @@ def run_search(
                 score = _pooled_score(shared, event.oof)
                 fit = event.fit_seconds
                 finish(event, "Completed", score, fit_seconds=fit, oof_path=str(path))
-                if score > best + 1e-5:
-                    best, last_gain = score, len(records)
+                if score > progress.best + 1e-5:
+                    progress.best, progress.last_gain = score, len(records)
+                    progress.ensemble = None  # measured again from here if need be
             elif event.kind == "pruned":
                 finish(event, "Pruned")
             else:

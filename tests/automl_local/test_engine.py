@@ -47,7 +47,10 @@ def test_job_completes_with_trials_and_both_ensembles(finished):
     assert len(algos) == 5 and {"VotingEnsemble", "StackEnsemble"} <= set(algos)
     scores = [row["score"] for row in result["leaderboard"]]
     assert scores == sorted(scores, reverse=True)
-    assert result["best_score"] == max(scores) > 0.8
+    best = next(r for r in result["leaderboard"] if r["run_id"] == result["best_child_run_id"])
+    assert result["best_score"] == best["score"] > 0.8  # the run reports its best child's metric
+    # the top score, or an ensemble within that score's standard error (ensemble.choose)
+    assert best["score"] == max(scores) or best["algorithm"].endswith("Ensemble")
     kinds = [e["event"] for e in events]
     assert kinds[:2] == ["phase", "featurization"] and kinds[-1] == "result"
     assert kinds.index("guardrails") < kinds.index("result")  # guardrails run beside the trials

@@ -2,7 +2,16 @@ import numpy as np
 import pytest
 
 from automl_local import metrics
-from automl_local.ensemble import greedy_selection, stack
+from automl_local.ensemble import (
+    Candidate,
+    bagged_selection,
+    choose,
+    greedy_selection,
+    library,
+    scorer,
+    stack,
+    standard_error,
+)
 from automl_local.exceptions import ConfigError
 
 
@@ -36,3 +45,78 @@ def test_unknown_meta_learner(candidates):
     y, cands = candidates
     with pytest.raises(ConfigError, match="stack_meta_learner_type 'ElasticNet' is not supported"):
         stack(cands, y, "AUC_weighted", meta_learner="ElasticNet")
+
+
+def _draw(seed, n_val=300, n_test=5000, k=20):
+    """k models of one signal, each with its own noise: a small validation split, a big test."""
+    rng = np.random.default_rng(seed)
+    n = n_val + n_test
+    y = rng.integers(0, 2, n)
+    signal = y + rng.normal(0, 1.0, n)
+    cands = []
+    for j in range(k):
+        p = 1 / (1 + np.exp(-(signal + rng.normal(0, 0.8 + 0.05 * j, n))))
+        cands.append(np.column_stack([1 - p, p]))
+    return y[:n_val], y[n_val:], [c[:n_val] for c in cands], [c[n_val:] for c in cands]
+
+
+def _on_test(result, test_cands, y_test):
+    w = np.zeros(len(test_cands))
+    w[result.members] = result.weights
+    blend = np.tensordot(w / w.sum(), np.stack(test_cands), axes=1)
+    return metrics.score("AUC_weighted", y_test, blend)
+
+
+def test_bagged_selection_overfits_a_small_validation_split_less_than_greedy():
+    greedy, bagged = [], []
+    for seed in range(8):
+        y_val, y_test, val, test = _draw(seed)
+        greedy.append(_on_test(greedy_selection(val, y_val, "AUC_weighted"), test, y_test))
+        bagged.append(_on_test(bagged_selection(val, y_val, "AUC_weighted"), test, y_test))
+    assert np.mean(bagged) > np.mean(greedy)
+
+
+def test_bagged_selection_weights_members_and_score(candidates):
+    y, cands = candidates
+    result = bagged_selection(cands * 4, y, "AUC_weighted", max_members=5, seed=1)
+    assert 2 <= len(result.members) <= 5 and sum(result.weights) == pytest.approx(1.0, abs=1e-3)
+    assert result.score == pytest.approx(metrics.score("AUC_weighted", y, result.oof))
+    again = bagged_selection(cands * 4, y, "AUC_weighted", max_members=5, seed=1)
+    assert again.members == result.members and again.weights == result.weights
+
+
+def test_fast_scorer_equals_the_metric_with_ties_and_falls_back_otherwise(candidates):
+    y, cands = candidates
+    p = cands[0].round(1)  # many ties
+    assert scorer("AUC_weighted", y)(p) == pytest.approx(metrics.score("AUC_weighted", y, p))
+    w = np.linspace(0.5, 2.0, len(y))
+    weighted = scorer("AUC_weighted", y, w)(p)
+    assert weighted == pytest.approx(metrics.score("AUC_weighted", y, p, w))
+    assert scorer("accuracy", y)(p) == metrics.score("accuracy", y, p)
+
+
+def test_library_keeps_other_algorithms_beside_the_copies_of_the_best():
+    ranked = [f"rf{i}" for i in range(10)] + ["lgbm0", "xgb0", "rf10"]
+    groups = ["RF"] * 10 + ["LGBM", "XGB", "RF"]
+    assert library(ranked, groups, 6, per_group=4) == ["rf0", "rf1", "rf2", "rf3", "lgbm0", "xgb0"]
+    assert library(ranked[:3], groups[:3], 6, per_group=1) == ranked[:3]  # tops up when short
+
+
+def _cands(y, single_score_shift):
+    rng = np.random.default_rng(3)
+    p = np.clip(y * 0.4 + rng.normal(0.3, 0.25, len(y)), 0, 1)
+    oof = np.column_stack([1 - p, p])
+    s = metrics.score("AUC_weighted", y, oof)
+    single = Candidate(0, "LightGBM", s + single_score_shift, oof=oof)
+    vote = Candidate(1, "VotingEnsemble", s, oof=oof, ensembled_iterations=[0])
+    return single, vote
+
+
+def test_choose_prefers_an_ensemble_within_the_standard_error():
+    y = np.random.default_rng(0).integers(0, 2, 500)
+    se = standard_error("AUC_weighted", y, _cands(y, 0.0)[0].oof)
+    assert 0.003 < se < 0.05
+    single, vote = _cands(y, se / 2)  # the single model is ahead, but within the noise
+    assert choose([single, vote], y, "AUC_weighted") is vote
+    single, vote = _cands(y, 2 * se)  # clearly ahead: the single model wins
+    assert choose([single, vote], y, "AUC_weighted") is single
