@@ -57,6 +57,8 @@ T = TypeVar("T")
 LIBRARY_PER_ALGORITHM = 4
 # At most this many distinct models in a VotingEnsemble: each one is refit on all rows.
 VOTE_MAX_MEMBERS = 8
+# Below this many models, bagged selection is one plain sorted-init greedy run.
+MIN_BAGGED_LIBRARY = 6
 STACK_META_LEARNERS = ("LogisticRegression", "LogisticRegressionCV", "LightGBMClassifier")
 
 
@@ -221,8 +223,11 @@ def bagged_selection(
     rng = np.random.default_rng(seed)
     size = min(n, max(2, round(fraction * n)))
     weights = np.zeros(n)
-    for _ in range(bags if n > 2 else 1):
-        bag = order if n <= 2 else np.sort(rng.choice(n, size=size, replace=False))
+    # Bagging needs a library to draw from: with a handful of models a half-library bag often
+    # misses the best one, and the averaged blend scores below it. Then one run over all.
+    bagged = n >= MIN_BAGGED_LIBRARY
+    for _ in range(bags if bagged else 1):
+        bag = np.sort(rng.choice(n, size=size, replace=False)) if bagged else order
         bag = bag[np.argsort(-single[bag], kind="stable")]
         counts = np.bincount(_select_path(candidates, bag, score, init, rounds), minlength=n)
         weights += counts / counts.sum()
