@@ -25,9 +25,9 @@ from automl_local.exceptions import (
     ServiceError,
 )
 
+# MLClient and get_client are named only as strings here: the engine package never imports
+# the layer above it, not even for type checkers (they see them through __getattr__).
 if TYPE_CHECKING:
-    from automl_local.backends import get_client
-    from automl_local.backends.local import MLClient
     from automl_local.settings import (
         FeaturizationSettings,
         JobSettings,
