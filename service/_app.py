@@ -13,9 +13,10 @@ auth against the key digests -> routing (header pin, else traffic weights)
 -> content type -> 429 beyond the deployment's in-flight limit -> body read
 with the size limit -> JSON decode, validation, predict, response encoding
 (on the event loop when the deployment is known to be quick, else in its
-threads under ``request_timeout_ms``) -> log line, metrics, span. Every
+threads under ``request_timeout_ms``; for a scripted deployment, forwarded to its
+``azmlinfsrv`` child instead: ``_scripted``) -> log line, metrics, span. Every
 failure is a :class:`ScoringError` turned into ``{"message": ..., "request_id": ...}``
-here and nowhere else.
+here and nowhere else (a scoring script's own error answer is passed on as it is).
 """
 
 from __future__ import annotations

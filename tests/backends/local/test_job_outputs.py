@@ -224,14 +224,15 @@ def test_a_child_scoring_file_deployment_matches_the_no_code_one(job, tmp_path) 
         Model(name="best-mlflow", path=f"{base}/mlflow-model", type="mlflow_model"))
     ml.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name="script-ep")).result()
     try:
-        ml.online_deployments.begin_create_or_update(ManagedOnlineDeployment(
-            name="scripted", endpoint_name="script-ep", model="azureml:best-pkl:1",
-            code_configuration=CodeConfiguration(
-                code=str(code), scoring_script="scoring_file_v_2_0_0.py"),
-            environment=Environment(conda_file=str(outputs / "conda_env_v_1_0_0.yml"),
-                                    image="mcr.microsoft.com/azureml/curated/"
-                                          "mlflow-ubuntu20.04-py38-cpu-inference:latest"),
-        )).result()  # fmt: skip
+        for deployment, model in (("scripted", "best-pkl"), ("scripted-mlflow", "best-mlflow")):
+            ml.online_deployments.begin_create_or_update(ManagedOnlineDeployment(
+                name=deployment, endpoint_name="script-ep", model=f"azureml:{model}:1",
+                code_configuration=CodeConfiguration(
+                    code=str(code), scoring_script="scoring_file_v_2_0_0.py"),
+                environment=Environment(conda_file=str(outputs / "conda_env_v_1_0_0.yml"),
+                                        image="mcr.microsoft.com/azureml/curated/"
+                                              "mlflow-ubuntu20.04-py38-cpu-inference:latest"),
+            )).result()  # fmt: skip
         ml.online_deployments.begin_create_or_update(ManagedOnlineDeployment(
             name="nocode", endpoint_name="script-ep", model="azureml:best-mlflow:1",
         )).result()  # fmt: skip
@@ -243,11 +244,12 @@ def test_a_child_scoring_file_deployment_matches_the_no_code_one(job, tmp_path) 
         answers = {
             d: _json.loads(ml.online_endpoints.invoke(
                 "script-ep", request_file=str(request), deployment_name=d))
-            for d in ("scripted", "nocode")
+            for d in ("scripted", "scripted-mlflow", "nocode")
         }  # fmt: skip
         scripted = np.array(answers["scripted"]["Results"])
         assert scripted.shape == (5, 2)
-        np.testing.assert_allclose(scripted, np.array(answers["nocode"]["Results"]), atol=1e-9)
+        for other in ("scripted-mlflow", "nocode"):  # an mlflow_model with a script, no script
+            np.testing.assert_allclose(scripted, np.array(answers[other]["Results"]), atol=1e-9)
         endpoint = ml.online_endpoints.get("script-ep")
         key = ml.online_endpoints.get_keys("script-ep").primary_key
         swagger = httpx.get(endpoint.openapi_uri, timeout=30, headers={

@@ -271,3 +271,37 @@ def test_an_environment_that_cannot_be_built_leaves_nothing(sample: Any) -> None
     with pytest.raises(Exception, match=r"automl-local-no-such-package-xyz"):
         ml.online_deployments.begin_create_or_update(_spec(sample, environment=broken)).result()
     assert "bad" not in {d.name for d in ml.online_deployments.list(ENDPOINT)}
+
+
+def test_a_child_that_dies_later_is_reported_not_hung_on(sample: Any) -> None:
+    """Last in the module: it kills blue's azmlinfsrv, then brings it back with a restart."""
+    import re
+    import time
+
+    import psutil
+
+    _deploy_blue_green(sample)
+    ml = sample.ml
+    logs = ml.online_deployments.get_logs("blue", ENDPOINT, 500)
+    pid = int(re.findall(r"azmlinfsrv of deployment 'blue' is ready \(pid (\d+)\)", logs)[-1])
+    server = psutil.Process(pid)
+    for proc in [*server.children(recursive=True), server]:  # gunicorn's master and worker
+        proc.kill()
+    psutil.wait_procs([server], timeout=10)
+    uri = ml.online_endpoints.get(ENDPOINT).scoring_uri
+    key = ml.online_endpoints.get_keys(ENDPOINT).primary_key
+    headers = {"Authorization": f"Bearer {key}", "azureml-model-deployment": "blue"}
+    started = time.monotonic()
+    down = httpx.post(uri, json={"data": ROWS}, headers=headers, timeout=30)
+    assert down.status_code == 503 and time.monotonic() - started < 5
+    assert f"its azmlinfsrv process (pid {pid}) has exited" in down.json()["message"]
+    green = httpx.post(uri, json={"data": ROWS}, timeout=30,
+                       headers={**headers, "azureml-model-deployment": "green"})
+    assert green.status_code == 200  # the other deployment and the endpoint stay up
+    deadline = time.monotonic() + 10
+    while "exited with code" not in ml.online_deployments.get_logs("blue", ENDPOINT, 50):
+        assert time.monotonic() < deadline, "the child's exit was not logged"
+        time.sleep(0.1)
+    ml.online_endpoints.begin_restart(ENDPOINT).result()
+    back = httpx.post(uri, json={"data": ROWS}, headers=headers, timeout=30)
+    assert back.status_code == 200 and back.json()["color"] == "blue"
