@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+from _clirun import run_cli
 from automl_local.backends import get_client
 from azure.ai.ml import load_online_deployment
 from azure.ai.ml.entities import (
@@ -28,7 +29,6 @@ from azure.ai.ml.entities import (
     ManagedOnlineEndpoint,
 )
 
-from automl_local.cli import main
 from automl_local.exceptions import ConfigError, NotFoundError, ServiceError
 
 pytestmark = pytest.mark.e2e
@@ -135,13 +135,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory, ep_workspace: Any) -> Any:
 
 
 def _cli(sample: Any, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main([*argv, "--workspace", str(sample.workspace)])
-    except SystemExit as exit_info:
-        code = int(exit_info.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(sample.workspace, capsys, *argv)
 
 
 def _deploy_blue_green(sample: Any) -> None:
