@@ -44,6 +44,7 @@ from automl_local.service._config import (
 from automl_local.service._logging import DeploymentLog
 
 __all__ = [
+    "EXITED_FILE",
     "LAUNCHER",
     "SCRIPTS_ENV",
     "ScriptChild",
@@ -61,6 +62,9 @@ LAUNCHER = Path(__file__).with_name("azmlinfsrv_main.py")
 HOST = "127.0.0.1"
 # The process manager's mark of a deployment that did not load (backends/local/_serving).
 LOAD_FAILURE_MARK = "could not load model"
+#: Left in the deployment folder when its child dies after start-up: the process manager
+#: then reports the deployment Failed (backends/local/_deployments.py reads it).
+EXITED_FILE = "script-exited.txt"
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b(: .*)?$")
 
 
@@ -173,7 +177,9 @@ def start_children(endpoint_dir: Path, config: EndpointConfig,
     for name, settings in config.deployments.items():
         if settings.script is None:
             continue
-        log = DeploymentLog(deployment_dir(endpoint_dir, name) / "deployment.log")
+        folder = deployment_dir(endpoint_dir, name)
+        (folder / EXITED_FILE).unlink(missing_ok=True)
+        log = DeploymentLog(folder / "deployment.log")
         try:
             child, error = _start_one(settings, settings.script, deadline, log)
             if child is None:
@@ -196,13 +202,14 @@ def _watch(child: ScriptChild, log_path: Path) -> None:
         code = child.proc.wait()
         if child.stopping:
             return
-        log = DeploymentLog(log_path)
-        log.line(
+        message = (
             f"azmlinfsrv of deployment '{child.name}' (pid {child.proc.pid}) exited with code "
             f"{code}; its requests answer 503 until the endpoint restarts "
-            "(online-endpoint restart, or update the deployment)",
-            level="ERROR",
+            "(online-endpoint restart, or update the deployment)"
         )
+        (log_path.parent / EXITED_FILE).write_text(message + "\n", encoding="utf-8")
+        log = DeploymentLog(log_path)
+        log.line(message, level="ERROR")
         log.close()
 
     threading.Thread(target=wait, name=f"watch-{child.name}", daemon=True).start()

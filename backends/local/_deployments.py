@@ -61,6 +61,9 @@ DEFAULT_REQUEST_TIMEOUT_MS = 5000
 MAX_REQUEST_TIMEOUT_MS = 180000
 DEFAULT_MAX_CONCURRENT = 1
 STORAGE_INITIALIZER_LOG = "storage-initializer.log"
+# Written by the scoring server (service/_script_children.py) when a scoring script's
+# server dies after start-up; removed when it starts again.
+SCRIPT_EXITED = "script-exited.txt"
 
 
 class LocalOnlineDeploymentOperations:
@@ -321,7 +324,10 @@ class LocalOnlineDeploymentOperations:
 
         state = record.get("provisioning_state", "Succeeded")
         endpoint = require_endpoint(self._ws, record["endpoint_name"])
-        if state == "Succeeded" and not is_running(self._ws, endpoint):
+        folder = self._ws.endpoint_dir(record["endpoint_name"]) / "deployments" / record["name"]
+        if state == "Succeeded" and (
+            not is_running(self._ws, endpoint) or (folder / SCRIPT_EXITED).exists()
+        ):
             state = "Failed"
         return ManagedOnlineDeployment(
             name=record["name"],

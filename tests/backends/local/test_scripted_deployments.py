@@ -296,6 +296,8 @@ def test_a_child_that_dies_later_is_reported_not_hung_on(sample: Any) -> None:
     while "exited with code" not in ml.online_deployments.get_logs("blue", ENDPOINT, 50):
         assert time.monotonic() < deadline, "the child's exit was not logged"
         time.sleep(0.1)
+    assert ml.online_deployments.get("blue", ENDPOINT).provisioning_state == "Failed"
     ml.online_endpoints.begin_restart(ENDPOINT).result()
     back = httpx.post(uri, json={"data": ROWS}, headers=headers, timeout=30)
     assert back.status_code == 200 and back.json()["color"] == "blue"
+    assert ml.online_deployments.get("blue", ENDPOINT).provisioning_state == "Succeeded"
