@@ -31,6 +31,9 @@ def default_workspace_path(name: str | None = None) -> Path:
     return root / "workspaces" / name
 
 
+TRACKING_URI_ENV = "AUTOML_LOCAL_TRACKING_URI"
+
+
 class Workspace:
     """A folder holding the tracking store, the catalogue and job/endpoint files.
 
@@ -52,8 +55,14 @@ class Workspace:
 
     @property
     def tracking_uri(self) -> str:
-        """``MLFLOW_TRACKING_URI`` wins, so any MLflow server can be the store."""
-        return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{self.root / 'mlflow.db'}"
+        """The workspace's own MLflow store; ``AUTOML_LOCAL_TRACKING_URI`` names another server.
+
+        ``MLFLOW_TRACKING_URI`` is deliberately not read: ``mlflow.set_tracking_uri``
+        exports it, so in a notebook that touches two workspaces the second would
+        write into the first one's store. On Azure, too, a job logs to its own
+        workspace whatever the caller's MLflow client points at.
+        """
+        return os.environ.get(TRACKING_URI_ENV) or f"sqlite:///{self.root / 'mlflow.db'}"
 
     @property
     def artifact_root(self) -> Path:

@@ -12,6 +12,7 @@ azure-ai-ml's own, with user mistakes translated.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
 
 __all__ = ["AzureScheduleOperations"]
 
+# azure-ai-ml serialises a scheduled command job only with this set (JobSchedule._to_rest_object)
+PRIVATE_FEATURES = "AZURE_ML_CLI_PRIVATE_FEATURES_ENABLED"
+
 
 class AzureScheduleOperations(GuardedGroup):
     """``MLClient.schedules``; a ``JobSchedule``'s job is prepared like a submitted job."""
@@ -40,26 +44,37 @@ class AzureScheduleOperations(GuardedGroup):
     @guarded("schedules.begin_create_or_update")
     def begin_create_or_update(self, schedule: Any, **kwargs: Any) -> Any:
         """``ScheduleOperations.begin_create_or_update``, the caller's schedule left unchanged."""
-        from azure.ai.ml.entities import Job, JobSchedule, PipelineJob
+        from azure.ai.ml.entities import Command, CommandJob, Job, JobSchedule, PipelineJob
 
         refuse_local_only("schedules.begin_create_or_update", kwargs)
         if not (isinstance(schedule, JobSchedule) and isinstance(schedule.create_job, Job)):
             return self._ops.begin_create_or_update(schedule, **kwargs)
-        if not isinstance(schedule.create_job, PipelineJob):
+        command = isinstance(schedule.create_job, CommandJob | Command)
+        if command and os.environ.get(PRIVATE_FEATURES) not in ("True", "true"):
+            raise ConfigError(
+                f"schedule {schedule.name!r}: create_job is a command job, which azure-ai-ml "
+                f"sends to Azure only with its preview features on. Set {PRIVATE_FEATURES}=true, "
+                "or make the command the one node of a pipeline (type: pipeline, jobs: {train: "
+                "<the command job>}) and schedule that."
+            )
+        if not (command or isinstance(schedule.create_job, PipelineJob)):
             kind = type(schedule.create_job).__name__
             raise ConfigError(
                 f"schedule {schedule.name!r}: create_job is a {kind}, and Azure schedules create "
-                "pipeline jobs (the local backend also runs AutoML jobs on a schedule). Make the "
-                "job the one node of a pipeline (type: pipeline, jobs: {train: <the AutoML "
-                "job>}) and schedule that."
+                "pipeline and command jobs (the local backend also runs AutoML jobs on a "
+                "schedule). Make the job the one node of a pipeline (type: pipeline, jobs: "
+                "{train: <the AutoML job>}) and schedule that."
             )
         schedule = copy_entity(schedule)
         # the job is uploaded before the poller is returned, so the scratch folder may go then
         with tempfile.TemporaryDirectory(prefix="automl-azure-") as scratch:
-            prepare_job(schedule.create_job, default_compute=self._client.default_compute,
-                        scratch=Path(scratch))
+            # a command job comes back as the Command node azure-ai-ml 1.35 can send
+            schedule.create_job = prepare_job(
+                schedule.create_job, default_compute=self._client.default_compute,
+                scratch=Path(scratch))
             return self._ops.begin_create_or_update(schedule, **kwargs)
 
     def history(self, name: str, **kwargs: Any) -> Any:
         """Local only; refused with what to do on Azure."""
         raise refuse_local_method("schedules", "history")
+

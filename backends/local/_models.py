@@ -157,7 +157,7 @@ class LocalModelOperations:
             shutil.rmtree(target.parent, ignore_errors=True)
             raise ServiceError(
                 f"could not register model {name}:{version} in the MLflow registry at "
-                f"{self._ws.tracking_uri!r}: {exc}. Check MLFLOW_TRACKING_URI."
+                f"{self._ws.tracking_uri!r}: {exc}. Check AUTOML_LOCAL_TRACKING_URI."
             ) from exc
         record = {
             "name": name,

@@ -123,7 +123,8 @@ def test_publish_invoke_and_list_published_pipelines(
     assert json.loads(out)["parameters"]["tag"]["default"] == "first"
     code, out, err = run(capsys, "pipeline", "invoke", "--name", "kit-pub", "--set", "tag=cli",
                          "--stream")  # fmt: skip
-    assert code == 0, err and "pipeline Completed" in out
+    assert code == 0, err
+    assert "Completed" in out, out
     code, out, _ = run(capsys, "pipeline", "runs", "--name", "kit-pub")
     assert "Completed" in out
     code, _, err = run(capsys, "pipeline", "invoke", "--name", "kit-pub", "--set", "nope=1")

@@ -80,7 +80,7 @@ def next_run_time(record: dict[str, Any], after: dt.datetime | None = None) -> d
 
 def _job_payload(client: Any, create_job: Any) -> dict[str, Any]:
     """What the schedule will submit, stored so a run needs no YAML files."""
-    from azure.ai.ml.entities import Job, PipelineJob
+    from azure.ai.ml.entities import Command, CommandJob, Job, PipelineJob
 
     if isinstance(create_job, str):
         name = create_job.removeprefix("azureml:")
@@ -103,6 +103,8 @@ def _job_payload(client: Any, create_job: Any) -> dict[str, Any]:
             "kind": "pipeline", "pipeline": data, "base_dir": str(base_dir),
             "warnings": warnings, "experiment_name": create_job.experiment_name,
         }  # fmt: skip
+    if isinstance(create_job, Command | CommandJob):
+        return _command_payload(create_job)
     if isinstance(create_job, Job):
         import os
 
@@ -113,7 +115,7 @@ def _job_payload(client: Any, create_job: Any) -> dict[str, Any]:
         if not isinstance(create_job, ClassificationJob):
             raise ConfigError(
                 f"create_job is a {type(create_job).__name__}; local schedules create pipeline "
-                "jobs and AutoML classification jobs."
+                "jobs, command jobs and AutoML classification jobs."
             )
         base_dir = Path(getattr(create_job, "base_path", None) or os.getcwd())
         client.jobs.validate(create_job, raise_on_failure=True)
@@ -132,6 +134,17 @@ def _job_payload(client: Any, create_job: Any) -> dict[str, Any]:
         f"create_job must be a job entity, a job YAML or an existing job name, got "
         f"{type(create_job).__name__}."
     )
+
+
+def _command_payload(create_job: Any) -> dict[str, Any]:
+    """A command job as its stored dict, local paths made absolute, as ``jobs.get`` keeps it."""
+    from automl_local.backends.local._jobs import yaml_folder
+    from automl_local.backends.local.pipelines._command_jobs import _absolute, _command_job
+
+    entity = _command_job(create_job)
+    base_dir = yaml_folder(create_job)
+    dumped = _absolute(json.loads(json.dumps(entity._to_dict(), default=str)), base_dir)
+    return {"kind": "command", "job": hold_schedule_expressions(dumped), "base_dir": str(base_dir)}
 
 
 def _job_entity(client: Any, payload: dict[str, Any]) -> Any:
@@ -233,6 +246,14 @@ def _rerun(client: Any, source: str, job_name: str, origin: dict[str, Any]) -> s
     """A new run of an existing job: same pipeline dict, or same AutoML settings."""
     ws = client.workspace
     record = ws.catalogue.require("job", source, hint="The schedule's create_job is gone.")
+    if record.get("type") == "command":
+        from automl_local.backends.local.pipelines._command_jobs import COMMAND_FILE
+
+        stored = json.loads((ws.job_dir(source) / COMMAND_FILE).read_text())
+        job = _job_entity(client, {"kind": "command", "job": stored,
+                                   "base_dir": record.get("base_dir") or ws.root})  # fmt: skip
+        job.name = job_name
+        return str(client.jobs.create_or_update(job).name)
     if record.get("type") == "pipeline":
         from automl_local.backends.local.pipelines._jobs import start_pipeline
 

@@ -12,6 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from automl_local.exceptions import ConfigError
+
 JOB_YAML = """\
 type: command
 code: ./src
@@ -86,3 +90,39 @@ def test_command_builder_with_compute(client: Any, fake: Any, tmp_path: Path) ->
     body = fake.transport.one("PUT", rf"/jobs/{job.name}$").json()["properties"]
     assert body["computeId"] == f"{fake.workspace_path}/computes/cpu-cluster"
     assert body["displayName"] == "test_dataset_display_name1"
+
+
+def test_a_command_job_schedule_sends_the_command_job(
+    client: Any, fake: Any, tmp_path: Path, clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Azure schedules command jobs (its SDK's ``test_command_job_schedule`` recording, made
+    with azure-ai-ml's preview features on, which its serialiser requires)."""
+    from azure.ai.ml import load_job
+    from azure.ai.ml.entities import CronTrigger, JobSchedule
+
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "data").mkdir()
+    (project / "src" / "train.py").write_text("print('train')\n")
+    (project / "data" / "rows.csv").write_text("a,b\n1,2\n")
+    (project / "job.yml").write_text(JOB_YAML)
+    schedule = JobSchedule(name="cmd-nightly", trigger=CronTrigger(expression="15 10 * * 1"),
+                           create_job=load_job(project / "job.yml"))  # fmt: skip
+    monkeypatch.delenv("AZURE_ML_CLI_PRIVATE_FEATURES_ENABLED", raising=False)
+    with pytest.raises(ConfigError, match=r"schedule 'cmd-nightly': create_job is a command job"
+                                          r".*Set AZURE_ML_CLI_PRIVATE_FEATURES_ENABLED=true"):
+        client.schedules.begin_create_or_update(schedule)
+    assert not fake.transport.find("PUT", r"/schedules/cmd-nightly$")
+    monkeypatch.setenv("AZURE_ML_CLI_PRIVATE_FEATURES_ENABLED", "true")
+    client.schedules.begin_create_or_update(schedule).result()
+    action = fake.transport.one("PUT", r"/schedules/cmd-nightly$").json()["properties"]["action"]
+    assert action["actionType"] == "CreateJob"
+    job = action["jobDefinition"]
+    assert job["jobType"] == "Command"
+    assert job["command"] == "python train.py --data ${{inputs.data}} --out ${{outputs.model}}"
+    assert job["environmentId"] == "azureml:AzureML-sklearn-1.0-ubuntu20.04-py38-cpu:33"
+    assert job["experimentName"] == "mfe-test1-dataset"
+    assert "/codes/" in job["codeId"]
+    assert job["inputs"]["data"]["uri"].endswith("/rows.csv")
+    assert _uploads(fake)["train.py"] == b"print('train')\n"
+    assert schedule.create_job.code == "./src" or str(schedule.create_job.code).endswith("src")

@@ -279,7 +279,7 @@ def test_a_scheduled_automl_job_is_refused_with_the_pipeline_form(client: Any,
                            create_job=automl_job("azureml:bank:1"))
     with pytest.raises(ConfigError, match=r"schedule 'retrain': create_job is a "
                                           r"ClassificationJob, and Azure schedules create "
-                                          r"pipeline jobs.*one node of a pipeline"):
+                                          r"pipeline and command jobs.*one node of a pipeline"):
         client.schedules.begin_create_or_update(schedule)
 
 

@@ -15,6 +15,7 @@ from azure.ai.ml.entities import (
     CommandComponent,
     ComputeInstance,
     Environment,
+    Model,
     Workspace,
 )
 from azure.core.exceptions import ResourceNotFoundError
@@ -48,6 +49,31 @@ def test_named_workspaces_side_by_side(tmp_path: Path, monkeypatch: pytest.Monke
     assert other.mlflow_tracking_uri.endswith("/root/workspaces/b/mlflow.db")
     with pytest.raises(ResourceNotFoundError, match=r"workspace 'c'.*workspaces here: a, b"):
         a.workspaces.get("c")
+
+
+def test_each_workspace_keeps_its_store_after_mlflow_set_tracking_uri(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The notebook's ``mlflow.set_tracking_uri(ws.mlflow_tracking_uri)`` exports
+    MLFLOW_TRACKING_URI; a second workspace must still register into its own store."""
+    monkeypatch.setenv("AUTOML_LOCAL_WORKSPACE", str(tmp_path / "root"))
+    monkeypatch.delenv("AUTOML_LOCAL_TRACKING_URI", raising=False)
+    a = get_client("local", workspace_name="a")
+    b = get_client("local", workspace_name="b")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", a.workspaces.get("a").mlflow_tracking_uri)
+    model_file = tmp_path / "model.txt"
+    model_file.write_text("weights")
+    b.models.create_or_update(Model(name="only-in-b", path=str(model_file), type="custom_model"))
+    from mlflow.tracking import MlflowClient
+
+    b_uri = b.workspaces.get("b").mlflow_tracking_uri
+    assert b_uri.endswith("/root/workspaces/b/mlflow.db")
+    assert [m.name for m in MlflowClient(b_uri, b_uri).search_registered_models()] == ["only-in-b"]
+    a_uri = a.workspaces.get("a").mlflow_tracking_uri
+    assert not MlflowClient(a_uri, a_uri).search_registered_models()
+    other_store = f"sqlite:///{tmp_path / 'shared.db'}"
+    monkeypatch.setenv("AUTOML_LOCAL_TRACKING_URI", other_store)
+    assert a.workspaces.get("a").mlflow_tracking_uri == other_store
 
 
 def test_compute_lifecycle(ml) -> None:

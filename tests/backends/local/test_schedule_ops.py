@@ -244,3 +244,39 @@ def test_held_expressions_expand_per_run() -> None:
     assert run["outputs"]["o"]["path"] == "azureml://datastores/d/paths/nightly_1/o.csv"
     assert expand_schedule_expressions(held, job_name="nightly_2", trigger_time=when)[
         "outputs"]["o"]["path"].endswith("/nightly_2/o.csv")
+
+
+def test_a_command_job_can_be_scheduled_and_rerun_by_name(ml: Any, tmp_path: Path) -> None:
+    from azure.ai.ml import command
+    from azure.ai.ml.entities import AmlCompute, Command, JobSchedule, RecurrenceTrigger
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "hello.py").write_text(
+        "import sys, pathlib\npathlib.Path(sys.argv[2], 'said.txt').write_text(sys.argv[1])\n"
+    )
+    ml.compute.begin_create_or_update(AmlCompute(name="cpu-cluster")).result()
+    job = command(
+        code=str(src), command="python hello.py ${{inputs.word}} ${{outputs.out}}",
+        inputs={"word": "nightly"}, outputs={"out": {"type": "uri_folder"}},
+        environment="azureml:AzureML-sklearn-1.5:1", compute="cpu-cluster",
+    )  # fmt: skip
+    schedule = JobSchedule(name="cmd_nightly", create_job=job,
+                           trigger=RecurrenceTrigger(frequency="day", interval=1))  # fmt: skip
+    got = ml.schedules.begin_create_or_update(schedule).result()
+    assert isinstance(got.create_job, Command)  # what load_job gives for a command YAML
+    assert got.create_job.command.startswith("python hello.py")
+    assert ml.workspace.catalogue.get("schedule", "cmd_nightly")["create_job"]["kind"] == "command"
+    first = ml.schedules.trigger("cmd_nightly")
+    done = wait_terminal(ml, first.job_name)
+    assert done["status"] == "Completed", done.get("error")
+    assert done["type"] == "command"
+    by_name = JobSchedule(name="cmd_again", create_job=first.job_name,
+                          trigger=RecurrenceTrigger(frequency="day", interval=1))  # fmt: skip
+    ml.schedules.begin_create_or_update(by_name).result()
+    again = ml.schedules.trigger("cmd_again")
+    rerun = wait_terminal(ml, again.job_name)
+    assert rerun["status"] == "Completed", rerun.get("error")
+    for name in (first.job_name, again.job_name):
+        said = list(ml.workspace.root.rglob(f"*{name}*/**/said.txt"))
+        assert [p.read_text() for p in said] == ["nightly"], name
