@@ -145,8 +145,9 @@ def plan_script(deployment: Any, name: str, ws: Workspace) -> ScriptPlan | None:
     if spec.curated:
         spec = _stand_in(spec, name)
         notes.append(
-            f"environment {spec.label}: built with {SERVER_REQUIREMENT} and this machine's "
-            "scikit-learn, pandas, NumPy, SciPy and joblib"
+            f"environment {spec.label} is a curated Azure image (or none was given): a local "
+            f"stand-in is built with {SERVER_REQUIREMENT} and this machine's scikit-learn, "
+            "pandas, NumPy, SciPy and joblib"
         )
     elif not _lists_server(spec):
         spec = replace(spec, pip_requirements=(*spec.pip_requirements, SERVER_REQUIREMENT))

@@ -114,6 +114,10 @@ def sample(tmp_path_factory: pytest.TempPathFactory, ep_workspace: Any) -> Any:
     (root / "onlinescoring" / "score.py").write_text(SCORE_PY)
     (root / "broken-init").mkdir()
     (root / "broken-init" / "score.py").write_text(FAILING_INIT)
+    (root / "plain").mkdir()  # the sample's script without its extra package
+    (root / "plain" / "score.py").write_text(
+        SCORE_PY.replace("import humanize", "import sklearn").replace(
+            "humanize.intcomma(1234567)", "sklearn.__version__"))
     (root / "environment").mkdir()
     v = _versions("numpy", "scikit-learn", "joblib")
     (root / "environment" / "conda.yaml").write_text(
@@ -224,6 +228,30 @@ def test_init_failure_fails_the_deployment_and_keeps_the_endpoint(sample: Any) -
                                         deployment_name="blue")
     assert json.loads(answer)["color"] == "blue"
     ml.online_deployments.begin_delete("red", ENDPOINT).result()
+
+
+def test_a_curated_environment_gets_a_stand_in_with_the_server(sample: Any) -> None:
+    """AzureML-sklearn-...: the server plus this machine's scikit-learn (never our own env)."""
+    from importlib import metadata
+
+    ml = sample.ml
+    plain = CodeConfiguration(code="./plain", scoring_script="score.py")
+    curated = _spec(sample, environment="AzureML-sklearn-1.5-ubuntu22.04-py39-cpu:1",
+                    code_configuration=plain)
+    curated.name = "curated"
+    ml.online_deployments.begin_create_or_update(curated).result()
+    try:
+        request = sample.root / "sample-request.json"
+        request.write_text(json.dumps({"data": ROWS}))
+        answer = json.loads(ml.online_endpoints.invoke(
+            ENDPOINT, request_file=str(request), deployment_name="curated"))
+        assert answer["words"] == metadata.version("scikit-learn")
+        logs = ml.online_deployments.get_logs("curated", ENDPOINT, 400)
+        assert "is a curated Azure image (or none was given): a local stand-in is built with " \
+               "azureml-inference-server-http~=1.5.1" in logs
+        assert "Init complete" in logs
+    finally:
+        ml.online_deployments.begin_delete("curated", ENDPOINT).result()
 
 
 def _spec(sample: Any, **changes: Any) -> ManagedOnlineDeployment:
