@@ -14,8 +14,13 @@ One MLflow model, one row, loopback only. For each target:
 (a) ``model.predict_proba`` on a one-row DataFrame in this process (threads
 for concurrency 8); (b) an automl-local online endpoint (Azure MLflow
 ``input_data`` request, bearer key); (c) ``mlflow models serve
---env-manager local`` on the same model folder (``dataframe_split`` request).
-Both servers run one worker process, as Azure's instance_count 1.
+--env-manager local`` on the same model folder (``dataframe_split`` request);
+(d) the same endpoint with a scripted deployment of the same model
+(``code_configuration``: a ``score.py`` that unpickles ``model.pkl`` in
+``init()`` and predicts in ``run()``, served by ``azmlinfsrv`` in an
+environment built from the model's ``requirements.txt``, one gunicorn worker;
+the endpoint forwards each request to it over loopback). All servers run one
+worker process, as Azure's instance_count 1.
 
 Without ``--model-dir`` an automl-local job (1-minute budget) trains on the bank-marketing
 file (or generated rows if it is absent). Every phase is bounded by a number
@@ -238,8 +243,46 @@ def bench_in_process(model_dir: Path, row: pd.DataFrame, requests: int,
     return result
 
 
+SCORE_PY = """\
+import json
+import os
+
+import cloudpickle
+import pandas as pd
+
+
+def init():
+    global model
+    folder = os.path.join(os.environ["AZUREML_MODEL_DIR"], os.environ["MODEL_FOLDER"])
+    with open(os.path.join(folder, "model.pkl"), "rb") as fh:
+        model = cloudpickle.load(fh)
+
+
+def run(raw_data):
+    frame = pd.DataFrame(**json.loads(raw_data)["input_data"])
+    return [str(v) for v in model.predict(frame)]
+"""
+
+
+def _script_options(model_dir: Path, workspace: Path) -> dict[str, Any]:
+    """``code_configuration`` + ``environment`` for (d): the model's own requirements."""
+    from azure.ai.ml.entities import CodeConfiguration, Environment
+
+    code = workspace / "bench-code"
+    code.mkdir(exist_ok=True)
+    (code / "score.py").write_text(SCORE_PY)
+    lines = (model_dir / "requirements.txt").read_text().split()
+    reqs = [r for r in lines if not r.startswith("mlflow")]  # the script needs no MLflow
+    return {
+        "code_configuration": CodeConfiguration(code=str(code), scoring_script="score.py"),
+        "environment": Environment(conda_file={"dependencies": ["pip", {"pip": reqs}]}),
+        "environment_variables": {"MODEL_FOLDER": model_dir.name},
+    }
+
+
 @contextlib.contextmanager
-def automl_endpoint(model_dir: Path, workspace: Path, instances: int) -> Iterator[dict[str, Any]]:
+def automl_endpoint(model_dir: Path, workspace: Path, instances: int,
+                    scripted: bool = False) -> Iterator[dict[str, Any]]:
     from automl_local.backends import get_client
     from azure.ai.ml.entities import (
         ManagedOnlineDeployment,
@@ -253,10 +296,12 @@ def automl_endpoint(model_dir: Path, workspace: Path, instances: int) -> Iterato
                                              type="mlflow_model"))
     ml.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name="bench-ep")).result()
     try:
+        extra = _script_options(model_dir, workspace) if scripted else {}
         deployment = ManagedOnlineDeployment(
             name="blue", endpoint_name="bench-ep", model=f"azureml:{model.name}:{model.version}",
             instance_count=instances, app_insights_enabled=True,
             request_settings=OnlineRequestSettings(max_concurrent_requests_per_instance=8),
+            **extra,
         )
         started = time.perf_counter()
         ml.online_deployments.begin_create_or_update(deployment).result()
@@ -273,14 +318,17 @@ def automl_endpoint(model_dir: Path, workspace: Path, instances: int) -> Iterato
 
 
 def bench_endpoint(model_dir: Path, row: pd.DataFrame, requests: int, seconds: float,
-                   instances: int) -> Result:
+                   instances: int, scripted: bool = False) -> Result:
+    """(b), or (d) with ``scripted``: the same model behind a scoring script."""
     body = json.dumps({"input_data": json.loads(row.to_json(orient="split"))}).encode()
     with tempfile.TemporaryDirectory(prefix="bench-ws-") as tmp, \
-            automl_endpoint(model_dir, Path(tmp), instances) as ep:
+            automl_endpoint(model_dir, Path(tmp), instances, scripted) as ep:
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {ep['key']}"}
         factory = http_worker(ep["port"], "/score", body, headers)
-        result = measure(f"(b) automl-local endpoint, {instances} worker(s)", factory,
-                         requests, seconds, ep["ready"], cpu=lambda: group_cpu_seconds(ep["pid"]))
+        name = (f"(d) automl-local scripted deployment (azmlinfsrv), {instances} worker(s)"
+                if scripted else f"(b) automl-local endpoint, {instances} worker(s)")
+        result = measure(name, factory, requests, seconds, ep["ready"],
+                         cpu=lambda: group_cpu_seconds(ep["pid"]))
         result.answer = [str(v) for v in _post(ep["port"], "/score", body, headers)]
         return result
 
@@ -371,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instances", type=int, nargs="+", default=[1],
                         help="Endpoint instance_count values to measure (default 1).")
     parser.add_argument("--skip-mlflow", action="store_true", help="Do not run (c).")
+    parser.add_argument("--skip-scripted", action="store_true", help="Do not run (d).")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="bench-model-") as tmp:
@@ -386,6 +435,9 @@ def main(argv: list[str] | None = None) -> int:
                                           instances))
         if not args.skip_mlflow:
             results.append(bench_mlflow_serve(model_dir, row, args.requests, args.seconds))
+        if not args.skip_scripted:
+            results.append(bench_endpoint(model_dir, row, args.requests, args.seconds, 1,
+                                          scripted=True))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"load average {load:.1f}; one row; {args.requests} requests or {args.seconds:.0f} s "

@@ -12,12 +12,17 @@ process never loads pandas, MLflow or a model.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from automl_local.exceptions import AutoMLError
+
+if TYPE_CHECKING:
+    from automl_local.service._config import EndpointConfig
 
 __all__ = ["main"]
 
@@ -78,7 +83,24 @@ def main(argv: list[str] | None = None) -> int:
         )
         log.close()
     os.environ[ENDPOINT_DIR_ENV] = str(endpoint_dir)
+    from automl_local.service._script_children import (
+        SCRIPTS_ENV,
+        start_children,
+        stop_children,
+    )
 
+    # Scripted deployments: their azmlinfsrv children start (and init()) before any worker.
+    timeout = float(os.environ.get("AUTOML_LOCAL_STARTUP_TIMEOUT", "120"))
+    children, scripts = start_children(endpoint_dir, config, timeout)
+    os.environ[SCRIPTS_ENV] = json.dumps(scripts)
+    try:
+        _serve(args, config)
+    finally:
+        stop_children(children)
+    return 0
+
+
+def _serve(args: argparse.Namespace, config: EndpointConfig) -> None:
     import uvicorn
 
     options = {
@@ -102,7 +124,6 @@ def main(argv: list[str] | None = None) -> int:
         Multiprocess(uv_config, sockets=[uv_config.bind_socket()]).run()
     else:
         uvicorn.run(app, **options)  # type: ignore[arg-type]
-    return 0
 
 
 if __name__ == "__main__":

@@ -13,9 +13,10 @@ auth against the key digests -> routing (header pin, else traffic weights)
 -> content type -> 429 beyond the deployment's in-flight limit -> body read
 with the size limit -> JSON decode, validation, predict, response encoding
 (on the event loop when the deployment is known to be quick, else in its
-threads under ``request_timeout_ms``) -> log line, metrics, span. Every
+threads under ``request_timeout_ms``; for a scripted deployment, forwarded to its
+``azmlinfsrv`` child instead: ``_scripted``) -> log line, metrics, span. Every
 failure is a :class:`ScoringError` turned into ``{"message": ..., "request_id": ...}``
-here and nowhere else.
+here and nowhere else (a scoring script's own error answer is passed on as it is).
 """
 
 from __future__ import annotations
@@ -60,7 +61,10 @@ from automl_local.service._logging import DeploymentLog, payload_logging_enabled
 from automl_local.service._metrics import Metrics
 from automl_local.service._model import load_model
 from automl_local.service._predict import ScoreOutcome, score_body
+from automl_local.service._request import check_content_type, read_body
 from automl_local.service._routing import DEPLOYMENT_HEADER, choose_deployment, choose_mirror
+from automl_local.service._script_children import scripts_from_env
+from automl_local.service._scripted import ScriptServer
 from automl_local.service._swagger import add_swagger_ui, build_swagger
 from automl_local.service._telemetry import make_tracer
 from fastapi import FastAPI, Request
@@ -68,7 +72,6 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import ClientDisconnect
 from starlette.responses import PlainTextResponse, Response
 
 from automl_local.exceptions import ConfigError
@@ -124,46 +127,6 @@ def _new_request_id() -> str:
     return str(uuid.uuid4())
 
 
-def _check_content_type(value: str | None) -> None:
-    media = (value or "").split(";", 1)[0].strip().lower()
-    if media != _JSON and not media.endswith("+json"):
-        raise ScoringError(
-            415,
-            f"Expects Content-Type to be application/json, got {value or 'none'!r}. "
-            "Send the JSON body with the header 'Content-Type: application/json'.",
-        )
-
-
-def _too_large(limit: int, size: str) -> ScoringError:
-    return ScoringError(
-        413,
-        f"The request body ({size}) is larger than this endpoint's limit of {limit} bytes. "
-        "Send fewer rows per request.",
-    )
-
-
-async def _read_body(request: Request, declared: str | None, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it is known to exceed ``limit``."""
-    if declared is not None:
-        try:
-            declared_size = int(declared)
-        except ValueError:
-            raise ScoringError(400, f"Invalid Content-Length header {declared!r}.") from None
-        if declared_size > limit:
-            raise _too_large(limit, f"{declared_size} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise _too_large(limit, f"more than {limit} bytes")
-            chunks.append(chunk)
-    except ClientDisconnect:
-        raise ScoringError(400, "The client disconnected before sending the whole body.") from None
-    return b"".join(chunks)
-
-
 class ScoringRuntime:
     """Everything one worker holds: config watchers, loaded deployments, logs, metrics, tracer."""
 
@@ -191,6 +154,7 @@ class ScoringRuntime:
         self.tracer, self.exporter = make_tracer(config.name, tracer_provider)
         self.deployments: dict[str, Deployment] = {}
         self._late_logs: dict[str, DeploymentLog] = {}
+        self._scripts = scripts_from_env(os.environ)  # the supervisor's azmlinfsrv children
         for name, settings in config.deployments.items():
             self.deployments[name] = self._load(config.name, settings)
 
@@ -212,6 +176,8 @@ class ScoringRuntime:
             settings.max_concurrent_requests_per_instance,
             native_threads=native_threads(settings.environment_variables),
         )
+        if settings.script is not None:
+            return self._attach_script(dep, settings)
         log.line(
             f"loading model {settings.model_label} from {settings.model_dir} "
             f"(endpoint '{endpoint}', deployment '{settings.name}')"
@@ -245,12 +211,23 @@ class ScoringRuntime:
         self.metrics.set_model(settings.name, model.label)
         return dep
 
+    def _attach_script(self, dep: Deployment, settings: DeploymentConfig) -> Deployment:
+        """A scripted deployment: requests go to the child the supervisor started."""
+        child = self._scripts.get(settings.name) or {"error": "the supervisor did not start it"}
+        if "port" not in child:
+            dep.error = f"its scoring script did not start: {child.get('error')}"
+            return dep
+        dep.script = ScriptServer(settings.name, int(str(child["port"])), int(str(child["pid"])))
+        self.metrics.set_model(settings.name, settings.model_label)
+        return dep
+
     def mark_ready(self) -> None:
         """In the event loop's thread, just before serving: one native thread there too."""
         limit_native_threads(1)  # inline requests run here (see ``run``)
         for dep in self.deployments.values():
-            if dep.model is not None:
-                dep.log.line(f"ready: worker serving deployment '{dep.name}'")
+            if dep.model is not None or dep.script is not None:
+                via = f" through azmlinfsrv on port {dep.script.port}" if dep.script else ""
+                dep.log.line(f"ready: worker serving deployment '{dep.name}'{via}")
 
     def close(self) -> None:
         with suppress(OSError):
@@ -284,6 +261,10 @@ class ScoringRuntime:
                 f"Deployment '{name}' is not loaded by this server process yet (it was added "
                 "after the server started); retry after the endpoint restarts its server.",
             )
+        if dep.script is not None:
+            if dep.script.gone:
+                raise ScoringError(503, dep.script.unavailable())
+            return dep
         if dep.model is None:
             raise ScoringError(
                 503,
@@ -292,7 +273,9 @@ class ScoringRuntime:
             )
         return dep
 
-    async def run(self, dep: Deployment, body: bytes, timeout_ms: int) -> ScoreOutcome:
+    async def run(
+        self, dep: Deployment, body: bytes, timeout_ms: int, call: _Call | None = None
+    ) -> ScoreOutcome:
         """``score_body`` inline when it is known to be quick, else in the deployment's threads.
 
         Why inline: handing a one-row request to a thread and back costs two
@@ -302,6 +285,13 @@ class ScoringRuntime:
         instead; anything else runs in the threads and is abandoned with a 408
         after ``timeout_ms``. An inline call that still overran is a 408 too.
         """
+        if dep.script is not None:  # scored by the user's script, in its own server
+            request_id = call.request_id if call is not None else _new_request_id()
+            headers = {"x-ms-client-request-id": call.client_request_id} if call else {}
+            try:
+                return await dep.script.score(body, headers, timeout_ms, request_id)
+            except TimeoutError:
+                raise timed_out(dep, timeout_ms) from None
         model = dep.model
         assert model is not None  # self.deployment() answered 503 otherwise
         inline = dep.native_threads == 1 and dep.recent_ms < INLINE_MS  # see mark_ready
@@ -361,15 +351,16 @@ class ScoringRuntime:
         check_bearer(headers.get("authorization"), self.digests())
         call.name = choose_deployment(config.name, config.traffic, config.deployments, call.pinned)
         dep = self.deployment(call.name)
-        _check_content_type(headers.get("content-type"))
+        check_content_type(headers.get("content-type"))
         if dep.in_flight >= dep.pending_limit:
             raise too_many(dep)
         dep.in_flight += 1
         try:
-            call.body = await _read_body(
+            call.body = await read_body(
                 request, headers.get("content-length"), config.max_body_bytes
             )
-            return await self.run(dep, call.body, config.deployments[call.name].request_timeout_ms)
+            timeout_ms = config.deployments[call.name].request_timeout_ms
+            return await self.run(dep, call.body, timeout_ms, call)
         finally:
             dep.in_flight -= 1
 
@@ -384,7 +375,7 @@ class ScoringRuntime:
             headers.update(call.error.headers)
             return _error_response(call.error, call.request_id, headers)
         headers["x-ms-run-fn-exec-ms"] = f"{call.outcome.exec_ms:.3f}"
-        if call.outcome.request.ignored_columns:
+        if call.outcome.request is not None and call.outcome.request.ignored_columns:
             headers["x-automl-ignored-columns"] = _header_list(
                 call.outcome.request.ignored_columns
             )
@@ -408,14 +399,17 @@ class ScoringRuntime:
             "status": call.status,
             "duration_ms": round(duration * 1000.0, 3),
             "client_request_id": call.client_request_id,
-            "model": dep.model.label if dep is not None and dep.model is not None else "",
+            "model": dep.model.label if dep is not None and dep.model is not None
+            else settings.model_label,
             "worker_pid": os.getpid(),
         }
         if call.mirrored:
             record["mirrored"] = True
         payload = output = None
         outcome = call.outcome
-        if outcome is not None:
+        if outcome is not None and outcome.request is None:  # a scoring script's answer
+            record.update(format="scoring_script", exec_ms=round(outcome.exec_ms, 3))
+        elif outcome is not None and outcome.request is not None:
             record.update(
                 format=outcome.request.format.value,
                 predict_method=outcome.request.method,
@@ -438,7 +432,8 @@ class ScoringRuntime:
         started = time.perf_counter()
         call = _Call(config=config, request_id=_new_request_id(), name=name, mirrored=True)
         try:
-            call.outcome = await self.run(self.deployment(name), body, settings.request_timeout_ms)
+            dep = self.deployment(name)
+            call.outcome = await self.run(dep, body, settings.request_timeout_ms, call)
         except ScoringError as exc:
             call.error = exc
         except Exception as exc:
@@ -447,9 +442,13 @@ class ScoringRuntime:
         self.metrics.observe(name, call.status, duration)
         self._record(settings, call, duration)
 
-    def swagger(self, version: str, pinned: str | None) -> dict[str, Any]:
-        """The spec of the pinned deployment, else the one with most traffic."""
-        loaded = {n: d for n, d in self.deployments.items() if d.model is not None}
+    async def swagger(self, version: str, pinned: str | None) -> dict[str, Any] | Response:
+        """The spec of the pinned deployment, else the one with most traffic.
+
+        A scripted deployment's comes from its azmlinfsrv (the script's
+        inference-schema decorators, as on Azure), passed on as it answers.
+        """
+        loaded = {n: d for n, d in self.deployments.items() if d.model or d.script}
         if pinned and pinned in loaded:
             dep = loaded[pinned]
         elif loaded:
@@ -457,6 +456,9 @@ class ScoringRuntime:
             dep = loaded[max(sorted(loaded), key=lambda n: traffic.get(n, 0))]
         else:
             return build_swagger(None, version=version, service_name=self.config().name)
+        if dep.script is not None:
+            status, body = await dep.script.swagger(version)
+            return Response(body, status_code=status, media_type=_JSON)
         if version not in dep.swagger:
             dep.swagger[version] = build_swagger(
                 dep.model, version=version, service_name=self.config().name
@@ -478,6 +480,8 @@ def _header_list(names: tuple[str, ...]) -> str:
 
 
 def _error_response(error: ScoringError, request_id: str, headers: Mapping[str, str]) -> Response:
+    if error.body is not None:  # a scoring script's server answered this: passed on unchanged
+        return Response(error.body, error.status, dict(headers), media_type=error.media_type)
     body = json.dumps({"message": error.message, "request_id": request_id})
     return Response(body, status_code=error.status, media_type=_JSON, headers=dict(headers))
 
@@ -514,6 +518,9 @@ def create_app(
         finally:
             stop.set()
             publisher.cancel()
+            for dep in runtime.deployments.values():
+                if dep.script is not None:
+                    await dep.script.close()
             runtime.close()
 
     app = FastAPI(
@@ -545,10 +552,12 @@ def create_app(
     async def swagger(request: Request) -> Response:
         version = request.query_params.get("version", "2")
         try:
-            spec = runtime.swagger(version, request.headers.get(DEPLOYMENT_HEADER))
+            spec = await runtime.swagger(version, request.headers.get(DEPLOYMENT_HEADER))
         except ValueError as exc:
             return _error_response(ScoringError(404, str(exc)), _new_request_id(), {})
-        return Response(json.dumps(spec), media_type=_JSON)
+        except ScoringError as exc:
+            return _error_response(exc, _new_request_id(), {})
+        return spec if isinstance(spec, Response) else Response(json.dumps(spec), media_type=_JSON)
 
     add_swagger_ui(app, "/swagger.json", lambda: f"{runtime.config().name} - Swagger UI")
 

@@ -39,6 +39,7 @@ __all__ = [
     "DeploymentConfig",
     "EndpointConfig",
     "KeyHashes",
+    "ScriptConfig",
     "WatchedFile",
     "deployment_dir",
     "hash_key",
@@ -65,6 +66,21 @@ def deployment_dir(endpoint_dir: str | os.PathLike[str], deployment: str) -> Pat
 
 
 @dataclass(frozen=True)
+class ScriptConfig:
+    """A scripted deployment (``code_configuration``): what its ``azmlinfsrv`` child runs.
+
+    ``python`` is the deployment's built environment, ``entry_script`` the
+    snapshot of its scoring script, ``model_dir`` the ``AZUREML_MODEL_DIR``
+    laid out as Azure does, ``environ`` the environment's own variables.
+    """
+
+    python: str
+    entry_script: str
+    model_dir: str
+    environ: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class DeploymentConfig:
     """One deployment as the server needs it (a subset of ManagedOnlineDeployment)."""
 
@@ -78,6 +94,8 @@ class DeploymentConfig:
     environment_variables: Mapping[str, str] = field(default_factory=dict)
     #: Azure's ProbeSettings fields that were set (initial_delay, period, timeout, thresholds).
     liveness_probe: Mapping[str, int] | None = None
+    #: Set for a deployment with a scoring script (served by its azmlinfsrv child).
+    script: ScriptConfig | None = None
 
     @property
     def model_label(self) -> str:
@@ -173,6 +191,22 @@ def _deployment(name: str, data: Any, source: str) -> DeploymentConfig:
         max_concurrent_requests_per_instance=concurrency,
         environment_variables={str(k): str(v) for k, v in env.items()},
         liveness_probe=_probe(data.get("liveness_probe"), sub),
+        script=_script(data.get("scoring_script"), sub),
+    )
+
+
+def _script(raw: Any, source: str) -> ScriptConfig | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise _fail(source, "scoring_script", f"must be a JSON object, got {type(raw).__name__}")
+    sub = f"{source} (scoring_script)"
+    environ = _expect(raw, "environ", dict, sub, {})
+    return ScriptConfig(
+        python=_expect(raw, "python", str, sub, _REQUIRED),
+        entry_script=_expect(raw, "entry_script", str, sub, _REQUIRED),
+        model_dir=_expect(raw, "model_dir", str, sub, _REQUIRED),
+        environ={str(k): str(v) for k, v in environ.items()},
     )
 
 

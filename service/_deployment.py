@@ -15,6 +15,7 @@ from typing import Any
 from automl_local.service._errors import ScoringError
 from automl_local.service._logging import DeploymentLog
 from automl_local.service._model import LoadedModel
+from automl_local.service._scripted import ScriptServer
 
 __all__ = ["Deployment", "limit_native_threads", "native_threads", "timed_out", "too_many"]
 
@@ -27,6 +28,7 @@ class Deployment:
     log: DeploymentLog
     concurrency: int = 1
     model: LoadedModel | None = None
+    script: ScriptServer | None = None  # a scripted deployment's azmlinfsrv child
     error: str = ""
     executor: ThreadPoolExecutor = field(init=False)
     swagger: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -18,18 +18,28 @@ class ScoringError(Exception):
     """A request that cannot be answered with predictions.
 
     ``status`` is the HTTP status code; ``headers`` are extra response
-    headers (e.g. ``WWW-Authenticate`` on 401). The message is shown to the
-    client as is, so it names the field, what was given and the fix, and never
-    contains secrets.
+    headers (e.g. ``WWW-Authenticate`` on 401). ``body`` (with ``media_type``),
+    when set, is the response body as a scoring script's server answered it.
+    The message is shown to the client as is, so it names the field, what was
+    given and the fix, and never contains secrets.
     """
 
     def __init__(
-        self, status: int, message: str, *, headers: Mapping[str, str] | None = None
+        self,
+        status: int,
+        message: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        media_type: str = "application/json",
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers: dict[str, str] = dict(headers or {})
+        #: The answer as another server gave it (a scoring script's), sent back unchanged.
+        self.body = body
+        self.media_type = media_type
 
 
 class ModelFailure(ScoringError):

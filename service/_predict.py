@@ -24,10 +24,13 @@ __all__ = ["ScoreOutcome", "decode_json", "predict", "score_body", "to_jsonable"
 
 @dataclass(frozen=True)
 class ScoreOutcome:
-    """What one scoring call produced: the response bytes and what to log about it."""
+    """What one scoring call produced: the response bytes and what to log about it.
+
+    ``request`` is None when a scoring script parsed the body (its own format).
+    """
 
     body: bytes
-    request: ParsedRequest
+    request: ParsedRequest | None
     payload: Any
     response: Any
     exec_ms: float

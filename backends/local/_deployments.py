@@ -1,7 +1,15 @@
 """``ml_client.online_deployments`` for the local workspace.
 
-A deployment is a registered MLflow model plus request settings, served by
-its endpoint's process. Creating or changing one restarts that process (the
+A deployment is a registered model plus request settings, served by its
+endpoint's process. A no-code deployment (an MLflow model, no
+``code_configuration``) is scored inside that process. A deployment with
+``code_configuration`` (``custom_model`` or ``mlflow_model``) runs its scoring
+script's ``init()``/``run()`` in Azure's own inference server
+(``azureml-inference-server-http``) in the deployment's built ``environment``,
+with ``AZUREML_MODEL_DIR`` laid out as on Azure (see ``_scripted``); the
+endpoint's process forwards its requests. The script's prints, ``logging``
+lines and tracebacks are in ``get_logs``; an ``init()`` that raises fails the
+deployment. Creating or changing one restarts that process (the
 models are loaded at start) and returns once ``GET /`` answers ``Healthy``.
 If it does not come up, the deployment is marked ``Failed``, the endpoint
 goes back to serving what it served before, and the error carries the log.
@@ -11,8 +19,9 @@ threads per worker and 429 beyond twice that many in flight, ``request_timeout_m
 ``readiness_probe`` by the start-up (``_probes``). Azure fields with no local meaning are
 accepted so Azure specs load as they are, with a warning: ``instance_type`` (one machine
 here; ``instance_count`` becomes the number of uvicorn worker processes), ``environment``
-and ``code_configuration`` (the server speaks the MLflow and AutoML scoring-file request
-formats natively), ``max_queue_wait_ms`` (deprecated by Azure) and scale settings.
+without ``code_configuration`` (a no-code MLflow deployment is served in automl-local's own
+environment, as Azure builds one from the MLmodel), ``max_queue_wait_ms`` (deprecated by
+Azure) and scale settings.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from automl_local.backends.base import LocalPoller
 from automl_local.backends.local import _servers
 from automl_local.backends.local._endpoint_specs import validate_name
 from automl_local.backends.local._probes import probe_settings
+from automl_local.backends.local._scripted import ScriptPlan, plan_script, prepare_script
 from automl_local.backends.local._serving import (
     DEPLOYMENT_KIND,
     converge,
@@ -51,6 +61,9 @@ DEFAULT_REQUEST_TIMEOUT_MS = 5000
 MAX_REQUEST_TIMEOUT_MS = 180000
 DEFAULT_MAX_CONCURRENT = 1
 STORAGE_INITIALIZER_LOG = "storage-initializer.log"
+# Written by the scoring server (service/_script_children.py) when a scoring script's
+# server dies after start-up; removed when it starts again.
+SCRIPT_EXITED = "script-exited.txt"
 
 
 class LocalOnlineDeploymentOperations:
@@ -86,13 +99,21 @@ class LocalOnlineDeploymentOperations:
             )
         endpoint_name = validate_name(deployment.endpoint_name, "online endpoint")
         require_endpoint(self._ws, endpoint_name)
-        record = self._record_from_entity(deployment, name, endpoint_name)
+        plan = plan_script(deployment, name, self._ws)
+        record = self._record_from_entity(deployment, name, endpoint_name, plan)
         key = deployment_key(endpoint_name, name)
         previous = self._ws.catalogue.get(DEPLOYMENT_KIND, key)
         record["created_at"] = previous["created_at"] if previous else now()
+        folder = self._ws.endpoint_dir(endpoint_name) / "deployments" / name
         self._write_storage_log(endpoint_name, name, deployment.model, record)
 
         def run() -> ManagedOnlineDeployment:
+            if plan is not None:  # before any record: a failed build leaves nothing behind
+                record["served_script"] = prepare_script(
+                    plan, self._ws, folder, self._client.models.get(
+                        record["model_name"], record["model_version"]),
+                    _log_to(folder / "deployment.log"),
+                )  # fmt: skip
             state = "Updating" if previous else "Creating"
             self._ws.catalogue.put(DEPLOYMENT_KIND, key, {**record, "provisioning_state": state})
             served = dict(require_endpoint(self._ws, endpoint_name).get("served", {}))
@@ -188,21 +209,25 @@ class LocalOnlineDeploymentOperations:
     # --------------------------------------------------------------- helpers
 
     def _record_from_entity(self, deployment: OnlineDeployment, name: str,
-                            endpoint_name: str) -> dict[str, Any]:
+                            endpoint_name: str, plan: ScriptPlan | None) -> dict[str, Any]:
         if deployment.model is None:
             raise ConfigError(
                 f"deployment {name!r} has no model: set model: azureml:<name>:<version> "
-                "(a registered MLflow model) or a local MLflow model folder."
+                "(a registered model) or a local model folder."
             )
         model = self._client.models.resolve(
             deployment.model, anonymous_name=f"{endpoint_name}-{name}-model"
         )
-        if model.type != "mlflow_model":
+        if plan is None and model.type != "mlflow_model":
             raise ConfigError(
-                f"deployment {name!r}: model {model.name}:{model.version} is a {model.type}; the "
-                "local server deploys MLflow models (type mlflow_model) without scoring scripts."
+                f"deployment {name!r}: model {model.name}:{model.version} is a {model.type}, "
+                "which needs a scoring script: add code_configuration (code: <folder>, "
+                "scoring_script: score.py) and an environment, or deploy an MLflow model "
+                "(type mlflow_model) without one."
             )
-        if not (Path(str(model.path)) / "MLmodel").is_file():
+        if not Path(str(model.path)).exists() or (
+            plan is None and not (Path(str(model.path)) / "MLmodel").is_file()
+        ):
             raise ConfigError(
                 f"deployment {name!r}: the files of model {model.name}:{model.version} are "
                 f"missing ({model.path}). Register the model again."
@@ -231,9 +256,14 @@ class LocalOnlineDeploymentOperations:
             which: probe_settings(getattr(deployment, which, None), name, which)
             for which in ("readiness_probe", "liveness_probe")
         }
-        self._warn_ignored(deployment, name, count)
+        self._warn_ignored(deployment, name, count, plan)
         env = {str(k): str(v) for k, v in (deployment.environment_variables or {}).items()}
+        script = None if plan is None else {
+            "code": str(plan.code_dir), "scoring_script": plan.scoring_script,
+            "environment": plan.environment_label,
+        }  # fmt: skip
         return {
+            "code_configuration": script,
             "name": name,
             "endpoint_name": endpoint_name,
             "description": deployment.description,
@@ -254,7 +284,8 @@ class LocalOnlineDeploymentOperations:
         }
 
     @staticmethod
-    def _warn_ignored(deployment: OnlineDeployment, name: str, count: int) -> None:
+    def _warn_ignored(deployment: OnlineDeployment, name: str, count: int,
+                      plan: ScriptPlan | None) -> None:
         if getattr(deployment.request_settings, "max_queue_wait_ms", None):
             logger.warning(
                 "deployment %s: request_settings.max_queue_wait_ms is deprecated by Azure and "
@@ -266,11 +297,11 @@ class LocalOnlineDeploymentOperations:
                 "process(es) on this machine (instance_count).", name,
                 deployment.instance_type, count,
             )
-        if getattr(deployment, "code_configuration", None) or deployment.environment:
+        if plan is None and deployment.environment:
             logger.warning(
-                "deployment %s: environment and code_configuration are ignored locally; the "
-                "MLflow model is served directly (no-code deployment), accepting the MLflow "
-                "and AutoML scoring-file request formats.", name,
+                "deployment %s: environment is not used by a no-code deployment: the MLflow "
+                "model is served in automl-local's own environment. Add code_configuration "
+                "(a scoring script) to run in that environment.", name,
             )
 
     def _write_storage_log(self, endpoint_name: str, name: str, reference: Any,
@@ -285,11 +316,18 @@ class LocalOnlineDeploymentOperations:
             )
 
     def _entity(self, record: dict[str, Any]) -> ManagedOnlineDeployment:
-        from azure.ai.ml.entities import ManagedOnlineDeployment, OnlineRequestSettings
+        from azure.ai.ml.entities import (
+            CodeConfiguration,
+            ManagedOnlineDeployment,
+            OnlineRequestSettings,
+        )
 
         state = record.get("provisioning_state", "Succeeded")
         endpoint = require_endpoint(self._ws, record["endpoint_name"])
-        if state == "Succeeded" and not is_running(self._ws, endpoint):
+        folder = self._ws.endpoint_dir(record["endpoint_name"]) / "deployments" / record["name"]
+        if state == "Succeeded" and (
+            not is_running(self._ws, endpoint) or (folder / SCRIPT_EXITED).exists()
+        ):
             state = "Failed"
         return ManagedOnlineDeployment(
             name=record["name"],
@@ -310,7 +348,22 @@ class LocalOnlineDeploymentOperations:
             app_insights_enabled=record.get("app_insights_enabled", False),
             environment_variables=record.get("environment_variables") or {},
             provisioning_state=state,
+            code_configuration=None if not (code := record.get("code_configuration")) else
+            CodeConfiguration(code=code["code"], scoring_script=code["scoring_script"]),
+            environment=code["environment"] if code else None,
         )
+
+
+def _log_to(path: Path) -> Any:
+    """A one-line logger appending to the deployment log (what get-logs shows)."""
+
+    def write(line: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(f"{now()} INFO {line}\n")
+        logger.info("%s", line)
+
+    return write
 
 
 def _probe_entity(settings: dict[str, int] | None) -> Any:

@@ -190,8 +190,14 @@ def _restart(
         # The server stays up when one model fails (that deployment answers
         # 503), but a deployment whose model cannot load must fail its create.
         _servers.stop_server(server.pid, endpoint_dir)
-        details = "\n".join(f"deployment {n!r}:\n{text}" for n, text in failures.items())
         names = ", ".join(map(repr, failures))
+        if all("\n" not in t.strip() for t in failures.values()):  # a script's one-line reason
+            reasons = "; ".join(t[t.find(_LOAD_FAILURE_MARK):].strip() for t in failures.values())
+            raise ServiceError(
+                f"the model of {names} did not load: {reasons}. The traceback is in "
+                "`automl-local online-deployment get-logs`."
+            )
+        details = "\n".join(f"deployment {n!r}:\n{text}" for n, text in failures.items())
         raise ServiceError(f"the model of {names} did not load:\n{details}")
     try:
         for name, spec in new["served"].items():
@@ -205,7 +211,8 @@ def _restart(
 
 _PORT_RELEASE_SECONDS = 3.0
 
-# Written by service/_app.py (ScoringRuntime._load) when a model fails to load.
+# Written by service/_app.py (ScoringRuntime._load) when a model fails to load, and by
+# service/_script_children.py when a scoring script's server does not start.
 _LOAD_FAILURE_MARK = "could not load model"
 
 
@@ -260,4 +267,6 @@ def served_entry(record: dict[str, Any]) -> dict[str, Any]:
         "instance_count": int(record.get("instance_count") or 1),
         "readiness_probe": record.get("readiness_probe"),
         "liveness_probe": with_azure_defaults(record.get("liveness_probe")),
+        # A scripted deployment: what its azmlinfsrv child runs (backends/local/_scripted.py).
+        "scoring_script": record.get("served_script"),
     }

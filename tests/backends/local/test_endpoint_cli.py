@@ -20,9 +20,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from _clirun import run_cli
 from automl_local.backends import get_client
 
-from automl_local.cli import main
 from automl_local.exceptions import NotFoundError
 
 pytestmark = pytest.mark.e2e
@@ -62,13 +62,7 @@ def cli(cli_ws: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Mon
     monkeypatch.setenv("AZURE_CORE_OUTPUT", "table")
 
     def run(*argv: str) -> tuple[int, str, str]:
-        code = 0
-        try:
-            main([*argv, "--workspace", str(cli_ws.workspace)])
-        except SystemExit as exit_info:
-            code = int(exit_info.code or 0)
-        out, err = capsys.readouterr()
-        return code, out, err
+        return run_cli(cli_ws.workspace, capsys, *argv)
 
     return SimpleNamespace(
         run=run, root=cli_ws.root, request=cli_ws.request, workspace=cli_ws.workspace

@@ -194,3 +194,68 @@ def test_generated_script_scores_like_the_child(job, tmp_path) -> None:
         child_score = float(children[f"{name}_{child}"].data.tags["score"])
     assert abs(score - child_score) <= 0.002
     assert "logged the model with MLflow" in proc.stdout
+
+
+def test_a_child_scoring_file_deployment_matches_the_no_code_one(job, tmp_path) -> None:
+    """Azure's AutoML notebook way: model.pkl + scoring_file_v_2_0_0.py + conda_env_v_1_0_0.yml,
+    run by azmlinfsrv in the built conda environment, gives the no-code deployment's answers."""
+    import json as _json
+    import shutil
+
+    import httpx
+    import numpy as np
+    from azure.ai.ml.entities import (
+        CodeConfiguration,
+        Environment,
+        ManagedOnlineDeployment,
+        ManagedOnlineEndpoint,
+        Model,
+    )
+
+    ml, name = job
+    client, best, _ = _children(ml, name)
+    outputs = Path(client.download_artifacts(best, "outputs", str(tmp_path)))
+    code = tmp_path / "code"
+    code.mkdir()
+    shutil.copy(outputs / "scoring_file_v_2_0_0.py", code)
+    base = f"azureml://jobs/{best}/outputs/artifacts/outputs"
+    ml.models.create_or_update(Model(name="best-pkl", path=f"{base}/model.pkl"))
+    ml.models.create_or_update(
+        Model(name="best-mlflow", path=f"{base}/mlflow-model", type="mlflow_model"))
+    ml.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name="script-ep")).result()
+    try:
+        for deployment, model in (("scripted", "best-pkl"), ("scripted-mlflow", "best-mlflow")):
+            ml.online_deployments.begin_create_or_update(ManagedOnlineDeployment(
+                name=deployment, endpoint_name="script-ep", model=f"azureml:{model}:1",
+                code_configuration=CodeConfiguration(
+                    code=str(code), scoring_script="scoring_file_v_2_0_0.py"),
+                environment=Environment(conda_file=str(outputs / "conda_env_v_1_0_0.yml"),
+                                        image="mcr.microsoft.com/azureml/curated/"
+                                              "mlflow-ubuntu20.04-py38-cpu-inference:latest"),
+            )).result()  # fmt: skip
+        ml.online_deployments.begin_create_or_update(ManagedOnlineDeployment(
+            name="nocode", endpoint_name="script-ep", model="azureml:best-mlflow:1",
+        )).result()  # fmt: skip
+        rows = make_frame(5, seed=7).drop(columns="y")
+        body = {"Inputs": {"data": _json.loads(rows.to_json(orient="records"))},
+                "GlobalParameters": {"method": "predict_proba"}}  # fmt: skip
+        request = tmp_path / "request.json"
+        request.write_text(_json.dumps(body))
+        answers = {
+            d: _json.loads(ml.online_endpoints.invoke(
+                "script-ep", request_file=str(request), deployment_name=d))
+            for d in ("scripted", "scripted-mlflow", "nocode")
+        }  # fmt: skip
+        scripted = np.array(answers["scripted"]["Results"])
+        assert scripted.shape == (5, 2)
+        for other in ("scripted-mlflow", "nocode"):  # an mlflow_model with a script, no script
+            np.testing.assert_allclose(scripted, np.array(answers[other]["Results"]), atol=1e-9)
+        endpoint = ml.online_endpoints.get("script-ep")
+        key = ml.online_endpoints.get_keys("script-ep").primary_key
+        swagger = httpx.get(endpoint.openapi_uri, timeout=30, headers={
+            "azureml-model-deployment": "scripted", "Authorization": f"Bearer {key}"}).json()
+        described = swagger["definitions"]["ServiceInput"]["properties"]["Inputs"]
+        assert set(rows.columns) <= set(
+            described["properties"]["data"]["items"]["properties"])  # inference-schema's
+    finally:
+        ml.online_endpoints.begin_delete("script-ep").result()
