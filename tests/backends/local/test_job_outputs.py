@@ -259,3 +259,39 @@ def test_a_child_scoring_file_deployment_matches_the_no_code_one(job, tmp_path) 
             described["properties"]["data"]["items"]["properties"])  # inference-schema's
     finally:
         ml.online_endpoints.begin_delete("script-ep").result()
+
+
+def test_generated_notebook_submits_the_script_as_a_command_job(
+    job, tmp_path, monkeypatch, capsys
+) -> None:
+    """The generated notebook's "As a command job" cell, run as written with only the client
+    construction changed: script.py runs in the child's conda environment and scores like it."""
+    import json as _json
+    import re
+
+    from automl_local.data import read_table
+
+    ml, name = job
+    client, best, children = _children(ml, name)
+    outputs = Path(client.download_artifacts(best, "outputs", str(tmp_path)))
+    notebook = _json.loads((outputs / "generated_code" / "script_run_notebook.ipynb").read_text())
+    cells = ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code"]
+    submit = cells[-1]
+    construction = "ml_client = MLClient.from_config(DefaultAzureCredential())"
+    assert construction in submit
+    read_table(ml.jobs.get(name).training_data.path).to_csv(tmp_path / "train.csv", index=False)
+    monkeypatch.chdir(outputs / "generated_code")  # where the notebook sits
+    namespace = {"training_dataset_uri": str(tmp_path / "train.csv")}
+    exec(submit.replace(construction, "ml_client = ml"), {**namespace, "ml": ml})
+    log = capsys.readouterr().out
+    returned = ml.jobs.get(re.search(r"RunId: (\S+)", log)[1])
+    assert returned.status == "Completed", log[-3000:]
+    built = r"\[environment\] CliV2AnonymousEnvironment:\w+: (building|reusing)"
+    assert re.search(built, log), log  # the child's conda environment, not this one
+    score = float(re.search(r"validation AUC_weighted: ([0-9.]+)", log)[1])
+    source = (outputs / "generated_code" / "script.py").read_text()
+    child_score = float(children[best].data.tags["score"])
+    if "stacks a meta-learner" in source:  # the script is the best non-stack child's
+        child = re.search(r"this is the code of child (\d+)", source)[1]
+        child_score = float(children[f"{name}_{child}"].data.tags["score"])
+    assert abs(score - child_score) <= 0.002
