@@ -37,18 +37,24 @@ def _uploads(fake: Any) -> dict[str, bytes]:
             and not r.query.get("comp")}  # fmt: skip
 
 
-def test_command_job_yaml_goes_through_the_adapter(
-    client: Any, fake: Any, tmp_path: Path, clean_env: Path
-) -> None:
-    from azure.ai.ml import load_job
-    from azure.ai.ml.entities import Command
-
+def _project(tmp_path: Path) -> Path:
+    """A command job folder: ``job.yml``, its code folder and a local input file."""
     project = tmp_path / "project"
     (project / "src").mkdir(parents=True)
     (project / "data").mkdir()
     (project / "src" / "train.py").write_text("print('train')\n")
     (project / "data" / "rows.csv").write_text("a,b\n1,2\n")
     (project / "job.yml").write_text(JOB_YAML)
+    return project
+
+
+def test_command_job_yaml_goes_through_the_adapter(
+    client: Any, fake: Any, tmp_path: Path, clean_env: Path
+) -> None:
+    from azure.ai.ml import load_job
+    from azure.ai.ml.entities import Command
+
+    project = _project(tmp_path)
     assert Path.cwd() == clean_env  # not the YAML's folder: paths start at the YAML anyway
     spec = load_job(project / "job.yml")
     job = client.create_or_update(spec)
@@ -100,12 +106,7 @@ def test_a_command_job_schedule_sends_the_command_job(
     from azure.ai.ml import load_job
     from azure.ai.ml.entities import CronTrigger, JobSchedule
 
-    project = tmp_path / "project"
-    (project / "src").mkdir(parents=True)
-    (project / "data").mkdir()
-    (project / "src" / "train.py").write_text("print('train')\n")
-    (project / "data" / "rows.csv").write_text("a,b\n1,2\n")
-    (project / "job.yml").write_text(JOB_YAML)
+    project = _project(tmp_path)
     schedule = JobSchedule(name="cmd-nightly", trigger=CronTrigger(expression="15 10 * * 1"),
                            create_job=load_job(project / "job.yml"))  # fmt: skip
     monkeypatch.delenv("AZURE_ML_CLI_PRIVATE_FEATURES_ENABLED", raising=False)
