@@ -51,6 +51,7 @@ from automl_local.featurize import (
 from automl_local.model import AutoMLModel
 from automl_local.outputs import JobOutputs, restrict_to_onnx, write_job_outputs
 from automl_local.packaging import registered_model_name, save_mlflow_model
+from automl_local.rescore import RESCORE_FOLDS, RescoreStage
 from automl_local.search import (
     ESTIMATORS,
     PreparedData,
@@ -223,6 +224,11 @@ class _JobRun:
         else:  # threads cost more than they give on small tables
             n_jobs = 1 if matrices_cells(matrices) < SMALL_DATA_CELLS else cores
         d = self.data
+        # Refits and re-scoring run side by side as far as the cores allow.
+        side_slots = max(1, min(self.refit_slots, (os.cpu_count() or 1) // n_jobs))
+        # With a holdout the job drew itself, the best trials are re-scored at the end by
+        # k-fold cross-validation over every row (automl_local.rescore): the folds go out now.
+        self.cv = RescoreStage(d, s.seed, self.budget, side_slots)
         self.shared = SharedData(
             matrices=matrices,
             categorical=categorical,
@@ -233,6 +239,7 @@ class _JobRun:
             metric=s.primary_metric,
             n_jobs=n_jobs,
             seed=s.seed,
+            rescore_splits=self.cv.folds,
         )
         self.resources = Resources(cpus=n_jobs)
         executor.share(self.shared)  # the matrices go to the workers once
@@ -277,15 +284,17 @@ class _JobRun:
         )
 
     def _reserve(self, records: list[TrialRecord]) -> float:
-        """Time to keep for the end: ensembles, the refit of the likely winner's members (up
-        to the VOTE_MAX_MEMBERS best; side by side as cores allow), explanation, saving."""
+        """Time to keep for the end: the re-scoring (see ``RescoreStage.reserve``), the rest."""
+        return self.cv.reserve(records) + self._end_reserve(records)
+
+    def _end_reserve(self, records: list[TrialRecord]) -> float:
+        """Ensembles, the refit of the likely winner's members (up to the VOTE_MAX_MEMBERS
+        best; side by side as cores allow), explanation, saving."""
         d = self.data
         refit_factor = len(d.y) / max(1, sum(len(tr) for tr, _ in d.splits))
         likely = VOTE_MAX_MEMBERS if self.n_ensembles else 3
         ok = sorted((r for r in records if r.ok), key=lambda r: -r.score)[:likely]
-        cores = (os.cpu_count() or 1) // max(1, self.shared.n_jobs)
-        slots = min(self.refit_slots, len(ok), cores)
-        refit = sum(r.fit_seconds * refit_factor for r in ok) / max(1, slots)
+        refit = sum(r.fit_seconds * refit_factor for r in ok) / max(1, min(self.cv.slots, len(ok)))
         explain = EXPLAIN_SECONDS if self.s.training.enable_model_explainability else 0.0
         ensembles = self._ensemble_seconds(ok[0]) if self.n_ensembles and ok else 0.0
         return min(0.4 * self.budget, 1.3 * refit + ensembles + explain + SAVE_SECONDS)
@@ -355,38 +364,16 @@ class _JobRun:
             child_metrics |= metrics.classification_metrics(
                 self.y_eval, np.load(rec.oof_path), self.w_eval
             )
-        self._log_child(
-            rec.number,
-            rec.algorithm,
-            rec.status,
-            rec.score,
-            child_metrics,
-            params=rec.params,
-            tags={"error": rec.error[:500], "node": rec.node, "host": rec.host},
-        )
+        self._log_child(rec.number, rec.algorithm, rec.status, rec.score, child_metrics,
+                        params=rec.params,
+                        tags={"error": rec.error[:500], "node": rec.node, "host": rec.host})
         best = max((r.score for r in records if r.ok), default=float("nan"))
-        self._emit_trial(
-            rec.number,
-            rec.algorithm,
-            rec.status,
-            rec.score,
-            rec.seconds,
-            best,
-            rec.error,
-            node=rec.node,
-        )
+        self._emit_trial(rec.number, rec.algorithm, rec.status, rec.score, rec.seconds, best,
+                         rec.error, node=rec.node)  # fmt: skip
 
-    def _log_child(
-        self,
-        number: int,
-        algorithm: str,
-        status: str,
-        score: float,
-        child_metrics: dict[str, float],
-        *,
-        params: dict[str, Any],
-        tags: dict[str, str],
-    ) -> None:
+    def _log_child(self, number: int, algorithm: str, status: str, score: float,
+                   child_metrics: dict[str, float], *, params: dict[str, Any],
+                   tags: dict[str, str]) -> None:  # fmt: skip
         s = self.s
         self.tracker.log_child(
             s.name,
@@ -403,88 +390,88 @@ class _JobRun:
             },
         )
 
-    def _emit_trial(
-        self,
-        number: int,
-        algorithm: str,
-        status: str,
-        score: float,
-        seconds: float,
-        best: float,
-        error: str = "",
-        node: str = "",
-    ) -> None:
-        self.emit(
-            {
-                "event": "trial",
-                "trial": number,
-                "algorithm": algorithm,
-                "status": status,
-                "score": score,
-                "seconds": round(seconds, 3),
-                "best": best,
-                "error": error,
-                "node": node,
-                "elapsed": time.monotonic() - self.t_start,
-                "budget": self.budget,
-            }
-        )
+    def _emit_trial(self, number: int, algorithm: str, status: str, score: float,
+                    seconds: float, best: float, error: str = "", node: str = "") -> None:
+        self.emit({"event": "trial", "trial": number, "algorithm": algorithm, "status": status,
+                   "score": score, "seconds": round(seconds, 3), "best": best, "error": error,
+                   "node": node, "elapsed": time.monotonic() - self.t_start,
+                   "budget": self.budget})  # fmt: skip
 
-    def _ensembles(self, records: list[TrialRecord]) -> list[Candidate]:
-        """Every finished trial as a candidate, plus the ensembles (numbered after the trials)."""
+    def _ensembles(
+        self, pool: list[Candidate], y: np.ndarray, w: np.ndarray | None, first_number: int
+    ) -> list[Candidate]:
+        """The ensembles over ``pool`` (out-of-fold predictions against ``y``), numbered
+        from ``first_number``; each is logged as a child run."""
         s = self.s
-        singles, self.failed_rows = trial_candidates(records, MAX_ENSEMBLE_CANDIDATES)
-        singles_by_number = {c.number: c for c in singles}
+        by_number = {c.number: c for c in pool}
         ensembles: list[Candidate] = []
-        if self.n_ensembles and len(singles) >= 2:
-            y, w = self.y_eval, self.w_eval
-            built = build_ensembles(
-                singles,
-                y,
-                s.primary_metric,
-                w,
-                vote=s.training.enable_vote_ensemble,
-                stacked=s.training.enable_stack_ensemble,
-                meta_learner=s.training.stack_meta_learner_type,
-                seed=s.seed,
-                first_number=max(r.number for r in records) + 1,
+        if not self.n_ensembles or len(pool) < 2:
+            return ensembles
+        built = build_ensembles(pool, y, s.primary_metric, w, vote=s.training.enable_vote_ensemble,
+                                stacked=s.training.enable_stack_ensemble,
+                                meta_learner=s.training.stack_meta_learner_type, seed=s.seed,
+                                first_number=first_number)  # fmt: skip
+        for cand in built:
+            assert cand.oof is not None
+            cand.eval_rows = pool[0].eval_rows  # the rows its predictions cover
+            self._log_child(
+                cand.number,
+                cand.algorithm,
+                "Completed",
+                cand.score,
+                self._metrics_of(cand),
+                params={"ensembled_iterations": cand.ensembled_iterations,
+                        "ensemble_weights": cand.weights},
+                tags={"ensembled_algorithms": ",".join(
+                    by_number[n].algorithm for n in cand.ensembled_iterations),
+                    "scored_on": "validation" if cand.eval_rows is None else
+                    f"{RESCORE_FOLDS}-fold cross-validation over all rows"},
+            )  # fmt: skip
+            best = max(c.score for c in [*pool, *ensembles, cand])
+            self._emit_trial(
+                cand.number, cand.algorithm, "Completed", cand.score, cand.seconds, best
             )
-            for cand in built:
-                assert cand.oof is not None
-                self._log_child(
-                    cand.number,
-                    cand.algorithm,
-                    "Completed",
-                    cand.score,
-                    metrics.classification_metrics(y, cand.oof, w),
-                    params={"ensembled_iterations": cand.ensembled_iterations,
-                            "ensemble_weights": cand.weights},
-                    tags={"ensembled_algorithms": ",".join(
-                        singles_by_number[n].algorithm for n in cand.ensembled_iterations)},
-                )  # fmt: skip
-                best = max(c.score for c in [*singles, *ensembles, cand])
-                self._emit_trial(
-                    cand.number, cand.algorithm, "Completed", cand.score, cand.seconds, best
-                )
-                ensembles.append(cand)
-        return singles + ensembles
+            ensembles.append(cand)
+        return ensembles
+
+    def _metrics_of(self, c: Candidate) -> dict[str, float]:
+        """A candidate's metrics on the rows its out-of-fold predictions cover."""
+        assert c.oof is not None
+        if c.eval_rows is None:
+            return metrics.classification_metrics(self.y_eval, c.oof, self.w_eval)
+        w = self.data.w
+        return metrics.classification_metrics(
+            self.data.y[c.eval_rows], c.oof, None if w is None else w[c.eval_rows]
+        )
 
     def _finish(
         self, records: list[TrialRecord], reason: str, executor: TrialExecutor
     ) -> dict[str, Any]:
         s, d = self.s, self.data
         self.emit({"event": "phase", "phase": "ensembling", "stop_reason": reason})
-        self.candidates = candidates = self._ensembles(records)
-        preferred = choose(candidates, self.y_eval, s.primary_metric, self.w_eval, seed=s.seed)
-        top = max(candidates, key=lambda c: c.score)
+        singles, self.failed_rows = trial_candidates(records, MAX_ENSEMBLE_CANDIDATES)
+        rescored = self.cv.run(executor, records, self.shared, resources=self.resources,
+                               deadline=self.deadline - self._end_reserve(records),
+                               emit=self.emit, notes=d.notes)  # fmt: skip
+        pool, y, w = (rescored.candidates, rescored.y, rescored.w) if rescored else (
+            singles, self.y_eval, self.w_eval)  # fmt: skip
+        ensembles = self._ensembles(pool, y, w, max(r.number for r in records) + 1)
+        preferred = choose([*pool, *ensembles], y, s.primary_metric, w, seed=s.seed)
+        top = max([*pool, *ensembles], key=lambda c: c.score)
         if preferred is not top:
             d.notes.append(
                 f"{preferred.algorithm} ({preferred.score:.4f}) chosen over {top.algorithm} "
                 f"({top.score:.4f}): within the validation score's standard error (see README)."
             )
-        fallback = max(
-            (c for c in candidates if not c.ensembled_iterations), key=lambda c: c.score
-        )
+        fallback = max(pool, key=lambda c: c.score)
+        # The leaderboard lists the trials as the search scored them, and the ensembles.
+        by_number = {c.number: c for c in singles}
+        missing = [c for c in pool if c.number not in by_number]
+        self.candidates = candidates = [*singles, *missing, *ensembles]
+        if rescored:
+            holdout = {r.number: r.score for r in records}
+            self.cv.summary = rescored.summary(s.name, holdout, preferred)
+            d.notes.append(rescored.note(holdout, ensembles, preferred))
         self.emit({"event": "phase", "phase": "refitting", "best": preferred.algorithm})
         model, best = refit_candidate(
             executor,
@@ -499,7 +486,9 @@ class _JobRun:
         )
         executor.close()  # the workers' memory is free for the explanation and the saving
         model.columns = list(d.X.columns)
-        if best is not preferred:
+        if not best.ensembled_iterations:  # the trial's own child run, as the search scored it
+            best = by_number.get(best.number, best)
+        if best.number != preferred.number:
             d.notes.append(
                 f"{preferred.algorithm} (score {preferred.score:.4f}) could not be refit on all "
                 f"rows within limits.timeout_minutes; the best single model, {best.algorithm}, "
@@ -519,8 +508,10 @@ class _JobRun:
             "trials": len(records) + sum(1 for c in candidates if c.ensembled_iterations),
             "skipped_algorithms": self.skipped,
             "notes": d.notes,
-            "best_metrics": metrics.classification_metrics(self.y_eval, best.oof, self.w_eval),
+            "best_metrics": self._metrics_of(best),
         }
+        if self.cv.summary:
+            result["cv_rescoring"] = self.cv.summary
         if best.ensembled_iterations:
             result["ensembled_iterations"] = best.ensembled_iterations
             result["ensemble_weights"] = best.weights
@@ -589,6 +580,8 @@ class _JobRun:
             best, model, tracker, self.deadline, self.emit))  # fmt: skip
         test = {f"test_{k}": v for k, v in result.get("test_metrics", {}).items()}
         tags = {"automl_best_child_run_id": best_run, "stop_reason": result["stop_reason"]}
+        if result.get("cv_rescoring"):
+            tags["cv_rescoring"] = json.dumps(result["cv_rescoring"])
         if s.training.enable_model_explainability:
             tags["model_explain_run"] = "best_run"
         tracker.log_to(s.name, metrics=result["best_metrics"] | test, tags=tags)

@@ -78,6 +78,9 @@ class Candidate:
     ensembled_iterations: list[int] = field(default_factory=list)
     node: str = ""  # where the trial ran ("local", a Ray node id); "" for an ensemble
     error: str = ""  # why a trial failed or was stopped
+    # The rows ``oof`` covers, in its order: None for the job's validation rows; every row
+    # for the candidates of a cross-validated re-scoring (see ``automl_local.rescore``).
+    eval_rows: np.ndarray | None = None
 
     def row(self, job: str) -> dict[str, Any]:
         """The candidate's leaderboard row."""

@@ -173,7 +173,8 @@ def write_job_outputs(ctx: JobOutputs) -> dict[str, Any]:
             continue
         folder = root / run
         charts = c.number in with_models
-        write_evaluation(y_eval, c.oof, list(d.classes), folder / "evaluation", charts=charts)
+        y_c = y_eval if c.eval_rows is None else d.y[c.eval_rows]  # a re-scored ensemble
+        write_evaluation(y_c, c.oof, list(d.classes), folder / "evaluation", charts=charts)
         tracker.log_artifacts(run, folder / "evaluation", "")
         if charts:
             meta = {"azureml.engine": "automl", "automl_local.algorithm": c.algorithm,

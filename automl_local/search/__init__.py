@@ -34,7 +34,7 @@ from automl_local.search._executor import (
     event_from_message,
 )
 from automl_local.search._local import LocalProcessExecutor
-from automl_local.search._prepare import PreparedData, prepare
+from automl_local.search._prepare import PreparedData, prepare, stratified_splits
 from automl_local.search._ray import RayExecutor
 from automl_local.search._refit import Member, member_key, refit_members
 from automl_local.search._search import SearchLimits, TrialRecord, run_search
@@ -45,6 +45,7 @@ from automl_local.search._worker import (
     cv_trial,
     error_detail,
     refit,
+    rescore_trial,
 )
 
 __all__ = [
@@ -80,6 +81,8 @@ __all__ = [
     "refit",
     "refit_members",
     "register",
+    "rescore_trial",
     "resolve_algorithms",
     "run_search",
+    "stratified_splits",
 ]

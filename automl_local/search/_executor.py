@@ -44,7 +44,7 @@ __all__ = [
     "event_from_message",
 ]
 
-TaskKind = Literal["trial", "refit"]
+TaskKind = Literal["trial", "rescore", "refit"]
 EventKind = Literal["fold", "done", "pruned", "model", "error", "timeout"]
 
 
@@ -57,7 +57,9 @@ class Resources:
 
 @dataclass(frozen=True)
 class TrialTask:
-    """One unit of work: a cross-validated trial, or a refit of one model on all rows.
+    """One unit of work: a cross-validated trial, a trial re-scored by cross-validation
+    over every row (``rescore``: the folds of ``SharedData.rescore_splits``, no pruning),
+    or a refit of one model on all rows.
 
     ``key`` is the caller's own name for the task (a trial number, an ensemble
     member); executors carry it and never look at it.

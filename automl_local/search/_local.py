@@ -61,8 +61,8 @@ class LocalProcessExecutor:
         handle = TrialHandle(task, ref=worker)
         handle.where = Placement(LOCAL_NODE, self._host, worker.process.pid)
         message: tuple[Any, ...]
-        if task.kind == "trial":
-            message = ("trial", task.number, task.algorithm, task.params)
+        if task.kind in ("trial", "rescore"):
+            message = (task.kind, task.number, task.algorithm, task.params)
         else:
             message = ("refit", task.algorithm, task.params)
         worker.send(handle, message)

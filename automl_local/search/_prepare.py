@@ -16,7 +16,7 @@ import pandas as pd
 from automl_local.exceptions import ConfigError, DataError
 from automl_local.settings import JobSettings
 
-__all__ = ["PreparedData", "prepare"]
+__all__ = ["PreparedData", "prepare", "stratified_splits"]
 
 HOLDOUT_ROWS = 20_000
 
@@ -35,6 +35,10 @@ class PreparedData:
     y_test: np.ndarray | None = None
     w_test: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
+    # True when the job drew the holdout itself (Azure's rule or validation_data_size):
+    # rows it may re-split by cross-validation; a validation_data table or custom split
+    # columns are the user's choice and stay as given.
+    random_holdout: bool = False
 
     @property
     def eval_index(self) -> np.ndarray:
@@ -72,7 +76,10 @@ def _encode_labels(
     return np.array([index[v] for v in y_raw], dtype=np.int64), list(classes)
 
 
-def _stratified(n_splits: int, y: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def stratified_splits(
+    n_splits: int, y: np.ndarray, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Shuffled k folds, stratified when every class has at least ``n_splits`` rows."""
     from sklearn.model_selection import KFold, StratifiedKFold
 
     if np.bincount(y).min() >= n_splits:
@@ -179,14 +186,17 @@ def prepare(settings: JobSettings) -> PreparedData:
         else:
             if folds in (None, "auto"):
                 folds = 10 if len(X) < 1000 else 3 if len(X) <= HOLDOUT_ROWS else 5
-            splits = _stratified(int(folds), y_all, s.seed)
+            splits = stratified_splits(int(folds), y_all, s.seed)
             validation = f"{folds}-fold cross-validation"
     y_test = w_test = X_test = None
     if test is not None:
         y_test = np.array([classes.index(v) for v in test[target]], dtype=np.int64)
         w_test = test[s.weight_column_name].to_numpy(float) if s.weight_column_name else None
         X_test = test[X.columns].reset_index(drop=True)
-    return PreparedData(X, y_all, w, classes, splits, validation, X_test, y_test, w_test, notes)
+    random_holdout = valid is None and not s.cv_split_column_names and len(splits) == 1
+    return PreparedData(
+        X, y_all, w, classes, splits, validation, X_test, y_test, w_test, notes, random_holdout
+    )
 
 
 def _check_validation_options(s: JobSettings) -> None:

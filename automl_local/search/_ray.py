@@ -42,7 +42,7 @@ from automl_local.search._executor import (
     TrialTask,
     event_from_message,
 )
-from automl_local.search._worker import SharedData, cv_trial, error_detail, refit
+from automl_local.search._worker import SharedData, cv_trial, error_detail, refit, rescore_trial
 
 __all__ = ["RayExecutor"]
 
@@ -60,6 +60,8 @@ def _run(shared: SharedData, task: TrialTask) -> Any:
                 shared, task.algorithm, task.params, lambda k, v: False
             )
             yield ("done", oof, fit_seconds, scores)
+        elif task.kind == "rescore":
+            yield ("done", *rescore_trial(shared, task.algorithm, task.params))
         else:
             yield ("model", *refit(shared, task.algorithm, task.params))
     except Exception as exc:

@@ -18,6 +18,8 @@ row have not raised the best trial's score, the search asks
 reaches; if that has risen (by more than ``ENSEMBLE_GAIN``) since the last
 improvement, new trials are still paying off through the ensemble and the
 patience starts again. Only when neither improved does the search stop.
+Stopping ends only the search: the job then re-scores the best trials
+(``automl_local.rescore``, with a holdout), builds the ensembles and chooses.
 """
 
 from __future__ import annotations

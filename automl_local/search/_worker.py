@@ -6,6 +6,8 @@ trial costs only its fits. The parent talks to it over a pipe:
 - ``("trial", number, algorithm, params)`` -> per fold ``("fold", k, score)``,
   answered ``"go"`` or ``"prune"``; then ``("done", oof, fit_seconds, scores)``
   or ``("pruned",)``;
+- ``("rescore", number, algorithm, params)`` -> ``("done", ...)`` over the folds of
+  ``SharedData.rescore_splits``, never pruned;
 - ``("refit", algorithm, params)`` -> ``("model", fitted_estimator, seconds)``;
 - any failure -> ``("error", message)``; the worker survives it.
 
@@ -38,7 +40,16 @@ import numpy as np
 from automl_local import metrics
 from automl_local.search._estimators import ESTIMATORS
 
-__all__ = ["SharedData", "Worker", "allow_fork", "cv_trial", "error_detail", "refit", "warm_up"]
+__all__ = [
+    "SharedData",
+    "Worker",
+    "allow_fork",
+    "cv_trial",
+    "error_detail",
+    "refit",
+    "rescore_trial",
+    "warm_up",
+]
 
 
 @dataclass
@@ -54,6 +65,9 @@ class SharedData:
     metric: str
     n_jobs: int
     seed: int
+    # k folds over every row, for re-scoring the best trials when ``splits`` is one
+    # holdout (see ``automl_local.rescore``); None when the job does not re-score.
+    rescore_splits: list[tuple[np.ndarray, np.ndarray]] | None = None
 
 
 def _fit(shared: SharedData, algorithm: str, params: dict[str, Any], rows: np.ndarray) -> Any:
@@ -80,19 +94,22 @@ def cv_trial(
     algorithm: str,
     params: dict[str, Any],
     report: Callable[[int, float], bool],
+    splits: list[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> tuple[np.ndarray | None, float, list[float]]:
-    """Fit one trial fold by fold; ``report(fold, score)`` answers whether to prune.
+    """Fit one trial fold by fold (``splits``, by default the search's own);
+    ``report(fold, score)`` answers whether to prune.
 
     Returns the out-of-fold probabilities (``None`` when pruned), the seconds
     spent fitting and each fold's score. Every executor runs trials through
     this one function, so a trial gives the same numbers wherever it runs.
     """
     est = ESTIMATORS[algorithm]
-    n_eval = sum(len(ev) for _, ev in shared.splits)
+    splits = shared.splits if splits is None else splits
+    n_eval = sum(len(ev) for _, ev in splits)
     oof = np.zeros((n_eval, shared.n_classes))
     offset, fit_seconds = 0, 0.0
     scores: list[float] = []
-    for k, (tr, ev) in enumerate(shared.splits):
+    for k, (tr, ev) in enumerate(splits):
         t0 = time.perf_counter()
         model = _fit(shared, algorithm, params, tr)
         fit_seconds += time.perf_counter() - t0
@@ -104,6 +121,15 @@ def cv_trial(
         if report(k, scores[-1]):
             return None, fit_seconds, scores
     return oof, fit_seconds, scores
+
+
+def rescore_trial(
+    shared: SharedData, algorithm: str, params: dict[str, Any]
+) -> tuple[np.ndarray | None, float, list[float]]:
+    """A trial cross-validated over every row (``shared.rescore_splits``), never pruned."""
+    if shared.rescore_splits is None:
+        raise RuntimeError("a rescore task, but the shared data has no rescore_splits")
+    return cv_trial(shared, algorithm, params, lambda k, v: False, shared.rescore_splits)
 
 
 def refit(shared: SharedData, algorithm: str, params: dict[str, Any]) -> tuple[Any, float]:
@@ -143,6 +169,9 @@ def _serve(conn: Connection) -> None:
                 _, _number, algorithm, params = msg
                 oof, fit_seconds, scores = cv_trial(shared, algorithm, params, report)
                 conn.send(("pruned",) if oof is None else ("done", oof, fit_seconds, scores))
+            elif msg[0] == "rescore":
+                _, _number, algorithm, params = msg
+                conn.send(("done", *rescore_trial(shared, algorithm, params)))
             elif msg[0] == "refit":
                 _, algorithm, params = msg
                 conn.send(("model", *refit(shared, algorithm, params)))

@@ -122,6 +122,20 @@ def test_a_job_completes_with_ensembles_from_out_of_fold_predictions(
     assert set(members) <= {int(k) for k, r in rows.items() if r in trials}
 
 
+def test_a_holdout_job_rescores_its_best_trials_by_cv_on_the_executor(
+    tmp_path: Path, ray_address: str | None
+) -> None:
+    s = _settings(tmp_path, "rescored", ray_address, rows=600, validation_data_size=0.2,
+                  limits=LimitSettings(max_trials=6, max_concurrent_trials=2, timeout_minutes=3))
+    events: list[dict[str, Any]] = []
+    result = run_job(s, Workspace(tmp_path / "ws"), emit=events.append)  # fmt: skip
+    cv = result["cv_rescoring"]
+    assert cv["rows"] == 600 and len(cv["cv_scores"]) >= 2 and not cv["missed"]
+    phase = next(e for e in events if e.get("phase") == "re-scoring")
+    assert [f"rescored_{n}" for n in phase["trials"]] == list(cv["cv_scores"])
+    assert result["best_child_run_id"] == cv["chosen"]
+
+
 def test_a_failing_trial_fails_alone(ray_address: str | None) -> None:
     executor = _executor(ray_address)
     executor.share(_shared())
