@@ -28,6 +28,23 @@ import numpy as np
 __all__ = ["CompiledForest", "CompiledHistGradientBoosting", "compile_members"]
 
 
+def _leaves(X: np.ndarray, roots: np.ndarray, feature: np.ndarray, threshold: np.ndarray,
+            missing_left: np.ndarray, left: np.ndarray, right: np.ndarray, leaf: np.ndarray,
+            depth: int) -> np.ndarray:
+    """The leaf each row reaches in each of the stacked trees: one numpy step per tree level.
+
+    ``x <= threshold`` goes left, NaN goes where the node says; a row that has
+    reached a leaf stays there while deeper trees finish.
+    """
+    rows = np.arange(len(X))[:, None]
+    node = np.broadcast_to(roots, (len(X), len(roots))).copy()
+    for _ in range(depth):
+        values = X[rows, feature[node]]
+        go_left = np.where(np.isnan(values), missing_left[node], values <= threshold[node])
+        node = np.where(leaf[node], node, np.where(go_left, left[node], right[node]))
+    return node
+
+
 class CompiledHistGradientBoosting:
     """``predict_proba`` of a fitted HistGradientBoostingClassifier, all trees walked at once."""
 
@@ -71,17 +88,11 @@ class CompiledHistGradientBoosting:
             return False
 
     def _raw(self, X: np.ndarray) -> np.ndarray:
-        rows = np.arange(len(X))[:, None]
         raw = np.empty((len(X), len(self._classes)), dtype=np.float64)
         for k, tree in enumerate(self._classes):
-            node = np.broadcast_to(tree["roots"], (len(X), len(tree["roots"]))).copy()
-            for _ in range(int(tree["depth"])):
-                values = X[rows, tree["feature"][node]]
-                go_left = np.where(
-                    np.isnan(values), tree["missing_left"][node], values <= tree["threshold"][node]
-                )
-                step = np.where(go_left, tree["left"][node], tree["right"][node])
-                node = np.where(tree["leaf"][node], node, step)
+            node = _leaves(X, tree["roots"], tree["feature"], tree["threshold"],
+                           tree["missing_left"], tree["left"], tree["right"], tree["leaf"],
+                           int(tree["depth"]))  # fmt: skip
             leaves = tree["value"][node]
             start = np.full((len(X), 1), self._baseline[k])
             raw[:, k] = np.cumsum(np.hstack([start, leaves]), axis=1)[:, -1]  # sequential sum
@@ -137,14 +148,8 @@ class CompiledForest:
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
             return np.asarray(self.model.predict_proba(X))  # scikit-learn says what is wrong
         X = X.astype(np.float32).astype(np.float64)  # trees compare float32 inputs
-        rows = np.arange(len(X))[:, None]
-        node = np.broadcast_to(self._roots, (len(X), len(self._roots))).copy()
-        for _ in range(self._depth):
-            values = X[rows, self._feature[node]]
-            go_left = np.where(
-                np.isnan(values), self._missing_left[node], values <= self._threshold[node])
-            step = np.where(go_left, self._left[node], self._right[node])
-            node = np.where(self._leaf[node], node, step)
+        node = _leaves(X, self._roots, self._feature, self._threshold, self._missing_left,
+                       self._left, self._right, self._leaf, self._depth)  # fmt: skip
         per_tree = self._value[node]  # (rows, trees, classes)
         total = np.cumsum(per_tree, axis=1)[:, -1, :]  # summed in tree order, as scikit-learn
         return np.asarray(total / len(self._roots))
