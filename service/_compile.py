@@ -46,6 +46,8 @@ def _leaves(X: np.ndarray, roots: np.ndarray, column: np.ndarray, threshold: np.
             left: np.ndarray, right: np.ndarray, depth: int) -> np.ndarray:
     """The leaf each row reaches in each of the stacked trees: one numpy step per tree level.
 
+    ``depth`` is the deepest leaf's depth (the root's is 0): that many steps.
+
     ``x <= threshold`` goes left. Missing values cost no extra step: each row is
     laid out twice, NaN as -inf (goes left at any threshold) then NaN as is
     (compares false: goes right), and each node reads the copy that sends its
@@ -94,7 +96,7 @@ class CompiledHistGradientBoosting:
             "left": left,
             "right": right,
             "value": flat["value"].astype(np.float64),
-            "depth": np.asarray(int(flat["depth"].max()) + 1),
+            "depth": np.asarray(int(flat["depth"].max())),  # root at 0: steps to the deepest leaf
         }
 
     @staticmethod
@@ -152,7 +154,7 @@ class CompiledForest:
         self._threshold = np.concatenate([t.threshold for t in trees]).astype(np.float64)
         n_classes = int(model.n_classes_)
         self._value = np.concatenate([t.value[:, 0, :n_classes] for t in trees])
-        self._depth = max(int(t.max_depth) for t in trees) + 1
+        self._depth = max(int(t.max_depth) for t in trees)  # root to deepest leaf, in steps
 
     @staticmethod
     def compilable(model: Any) -> bool:

@@ -169,20 +169,20 @@ class CompiledXGBoost:
         self._threshold = np.nextafter(condition, np.float32(-np.inf)).astype(np.float64)
         self._value = condition  # a leaf's split_condition holds its value
         parents = np.concatenate([t["parents"] for t in trees]).astype(np.int64)
-        self._depth = self._levels(np.where(parents == _NO_PARENT, -1, parents + shift))
+        self._depth = self._deepest(np.where(parents == _NO_PARENT, -1, parents + shift))
         self._groups = [np.flatnonzero(group == k) for k in range(int(group.max()) + 1)]
         self._base = _base_margin(member.booster)
         self._expf = _expf()
 
     @staticmethod
-    def _levels(parent: np.ndarray) -> int:
-        """Node levels of the deepest tree (roots have parent -1)."""
+    def _deepest(parent: np.ndarray) -> int:
+        """The depth of the deepest node (roots have parent -1 and depth 0)."""
         depth = np.zeros(len(parent), np.intp)
         has_parent = parent >= 0
         while True:
             deeper = np.where(has_parent, depth[np.maximum(parent, 0)] + 1, 0)
             if np.array_equal(deeper, depth):
-                return int(depth.max()) + 1
+                return int(depth.max())
             depth = deeper
 
     @classmethod
