@@ -33,7 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from automl_local.service._compile import _columns, _leaves, _self_loops
+from automl_local.service._compile import _columns, _leaves, _self_loops, _Walked
 
 __all__ = ["CompiledXGBoost"]
 
@@ -142,8 +142,10 @@ def _base_margin(booster: Any) -> np.ndarray:
     return np.asarray(margin, np.float32).reshape(-1)
 
 
-class CompiledXGBoost:
+class CompiledXGBoost(_Walked):
     """``predict_proba`` of an XGBoost ``BoosterClassifier`` member, all trees walked at once."""
+
+    walk_cells = 4096  # XGBoost's own walk is faster from ~5 rows of 800 trees
 
     def __init__(self, member: Any, learner: dict[str, Any]) -> None:
         self.model = member
@@ -226,10 +228,7 @@ class CompiledXGBoost:
         expf = self._expf
         return np.array([expf(v) for v in x.ravel().tolist()], np.float32).reshape(x.shape)
 
-    def predict_proba(self, X: Any) -> np.ndarray:
-        X = np.asarray(X)
-        if X.ndim != 2 or X.shape[1] != self.n_features_in_ or X.dtype.kind not in "fiub":
-            return np.asarray(self.model.predict_proba(X))  # XGBoost says what is wrong
+    def walk_proba(self, X: np.ndarray) -> np.ndarray:
         X = X.astype(np.float32).astype(np.float64)  # XGBoost reads float32
         margins = self._margins(X)
         if self._objective == "binary:logistic":

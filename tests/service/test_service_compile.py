@@ -52,8 +52,14 @@ def _automl_model(classes: int, categorical: bool = False,
 
 
 def _assert_same(fast: object, original: object, probe: object) -> None:
-    """Identical probabilities on all rows at once and on single rows (the served case)."""
+    """Identical probabilities on all rows at once and on single rows (the served case).
+
+    A compiled member answers big batches with its original (``_Walked``), so
+    its walk is also checked on all rows directly.
+    """
     assert np.array_equal(fast.predict_proba(probe), original.predict_proba(probe))
+    if hasattr(fast, "walk_proba"):
+        assert np.array_equal(fast.walk_proba(probe), original.predict_proba(probe))
     rows = probe.iloc if hasattr(probe, "iloc") else probe
     for i in range(25):
         assert np.array_equal(fast.predict_proba(rows[i:i + 1]),
@@ -72,6 +78,8 @@ def test_compiled_histgradientboosting_gives_the_same_floats(classes: int) -> No
     probe.loc[probe.index[::7], "x1"] = np.nan  # missing values take each node's NaN branch
     _assert_same(model, original, probe)
     assert list(model.predict(probe)) == list(original.predict(probe))
+    features = np.asarray(model.featurizers["tree"].transform(probe), np.float64)
+    _assert_same(model.members[0][1], original.members[0][1], features)
 
 
 def test_categorical_splits_are_left_to_scikit_learn() -> None:
@@ -186,3 +194,19 @@ def test_a_served_automl_model_uses_its_compiled_xgboost_member(tmp_path: Path) 
     assert served.compiled == ["member 0 BoosterClassifier (xgboost, 180 trees)"]
     assert type(served.estimator.members[0][1]).__name__ == "CompiledXGBoost"
     assert np.array_equal(served.estimator.predict_proba(X), model.predict_proba(X))
+
+
+def test_big_batches_are_answered_by_the_library() -> None:
+    """The walk serves few rows; beyond walk_cells rows x trees the booster is faster."""
+    model, X, features = _xgboost_model(2)
+    compile_members(model, X.head(1))
+    fast = model.members[0][1]
+    booster_proba = fast.model.predict_proba
+    calls: list[int] = []
+    fast.model.predict_proba = lambda Z: calls.append(len(Z)) or booster_proba(Z)
+    few = fast.walk_cells // fast.n_trees
+    fast.predict_proba(features[:few])
+    assert calls == []
+    more = features[:few + 1]
+    assert np.array_equal(fast.predict_proba(more), booster_proba(more))
+    assert calls == [few + 1]
