@@ -116,6 +116,7 @@ class _UBJSON:
 @functools.cache
 def _expf() -> Callable[[float], float] | None:
     """The C library's ``expf`` (the one XGBoost calls), or None where it cannot be found."""
+    libm: ctypes.CDLL | None
     try:
         libm = ctypes.CDLL("libm.so.6")  # glibc; find_library would run ldconfig
     except OSError:
