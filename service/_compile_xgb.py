@@ -182,7 +182,6 @@ class CompiledXGBoost(_Walked):
         self._depth = self._deepest(np.where(parents == _NO_PARENT, -1, parents + shift))
         self._groups = [np.flatnonzero(group == k) for k in range(int(group.max()) + 1)]
         self._base = _base_margin(member.booster)
-        self._expf = _expf()
 
     @staticmethod
     def _deepest(parent: np.ndarray) -> int:
@@ -231,9 +230,10 @@ class CompiledXGBoost(_Walked):
                                       dtype=np.float32)[:, -1]  # fmt: skip
         return margins
 
-    def _exp(self, x: np.ndarray) -> np.ndarray:
-        assert self._expf is not None
-        expf = self._expf
+    @staticmethod
+    def _exp(x: np.ndarray) -> np.ndarray:
+        expf = _expf()  # looked up per call (cached), so the member stays picklable
+        assert expf is not None  # from_member checked
         return np.array([expf(v) for v in x.ravel().tolist()], np.float32).reshape(x.shape)
 
     def walk_proba(self, X: np.ndarray) -> np.ndarray:

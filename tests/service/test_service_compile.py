@@ -210,3 +210,11 @@ def test_big_batches_are_answered_by_the_library() -> None:
     more = features[:few + 1]
     assert np.array_equal(fast.predict_proba(more), booster_proba(more))
     assert calls == [few + 1]
+
+
+def test_a_compiled_xgboost_member_can_be_copied() -> None:
+    """Nothing unpicklable (the C library's expf) is kept on the member."""
+    model, X, features = _xgboost_model(2)
+    compile_members(model, X.head(1))
+    twin = copy.deepcopy(model.members[0][1])
+    assert np.array_equal(twin.walk_proba(features), model.members[0][1].walk_proba(features))
