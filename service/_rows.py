@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from automl_local.service._errors import ScoringError
 from automl_local.service._model import ModelSchema
 
 __all__ = ["MAX_ROWS", "RowPath", "compile_row_path"]
@@ -173,8 +174,11 @@ def _same(path: RowPath, estimator: Any, schema: ModelSchema, records: list[dict
     """Does the row path give the model's own floats on ``records``? None: both refuse them."""
     from automl_local.service._formats import columns_from_records, frame_from_records
 
-    frame, _ = frame_from_records(records, schema, "example")
-    columns = columns_from_records(records, schema, "example")
+    try:
+        frame, _ = frame_from_records(records, schema, "example")
+        columns = columns_from_records(records, schema, "example")
+    except ScoringError:
+        return None  # refused before the model (a null where the model takes none)
     try:
         expected = np.asarray(estimator.predict_proba(frame))
     except Exception:
