@@ -214,7 +214,7 @@ def compile_row_path(estimator: Any, schema: ModelSchema) -> RowPath | None:
                 return None
             if same:
                 answered.append(row)
-        if answered and _same(path, estimator, schema, answered):  # several rows at once
+        if answered and _same(path, estimator, schema, answered[:MAX_ROWS]):  # several at once
             return path
     except Exception:  # an unexpected model shape: keep the DataFrame path
         return None

@@ -47,17 +47,21 @@ def make_frame(n: int, seed: int) -> pd.DataFrame:
     return frame
 
 
-def _label(frame: pd.DataFrame) -> np.ndarray:
+def _label(frame: pd.DataFrame, classes: int = 2) -> np.ndarray:
     signal = frame["x1"].fillna(0) + (frame["color"] == "red") + frame["member"] * 0.5
-    return np.where(signal + frame["age"] / 90 > 1.2, "yes", "no")
+    signal = signal + frame["age"] / 90
+    if classes == 3:
+        return np.array(["low", "mid", "high"])[np.digitize(signal, [0.8, 1.6])]
+    return np.where(signal > 1.2, "yes", "no")
 
 
-def _automl_model(frame: pd.DataFrame, featurizer: type = Featurizer) -> AutoMLModel:
+def _automl_model(frame: pd.DataFrame, featurizer: type = Featurizer, *, classes: int = 2,
+                  stack: bool = False) -> AutoMLModel:
     import lightgbm
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
 
-    y = _label(frame)
+    y = _label(frame, classes)
     tree = featurizer(family="tree").fit(frame)
     linear = featurizer(family="linear").fit(frame)
     Xt, Xl = tree.transform(frame), linear.transform(frame)
@@ -67,13 +71,18 @@ def _automl_model(frame: pd.DataFrame, featurizer: type = Featurizer) -> AutoMLM
         ("tree", RandomForestClassifier(n_estimators=15, random_state=0).fit(Xt, y)),
         ("linear", LogisticRegression(max_iter=500).fit(Xl, y)),
     ]
+    meta = None
+    if stack:  # StackEnsemble: a meta-learner over the members' probabilities
+        probas = np.hstack([m.predict_proba(Xl if f == "linear" else Xt) for f, m in members])
+        meta = LogisticRegression(max_iter=500).fit(probas, y)
     return AutoMLModel(
         featurizers={"tree": tree, "linear": linear},
         members=members,
         weights=[0.5, 0.3, 0.2],
-        classes=["no", "yes"],
+        meta=meta,
+        classes=sorted(set(y)),
         columns=list(frame.columns),
-        algorithm="VotingEnsemble",
+        algorithm="StackEnsemble" if stack else "VotingEnsemble",
     )
 
 
@@ -220,3 +229,16 @@ def test_datetime_columns_and_other_models_keep_the_dataframe_path(
     finally:
         tree.plan_.datetime.remove("when")
     assert compile_row_path(estimator, automl.schema) is not None
+
+
+def test_stack_ensembles_of_three_classes_get_the_same_floats(automl: LoadedModel) -> None:
+    frame = make_frame(400, seed=5)
+    estimator = _automl_model(frame, classes=3, stack=True)
+    assert set(estimator.classes) == {"low", "mid", "high"}
+    path = compile_row_path(estimator, automl.schema)  # same columns and types as `automl`
+    assert path is not None
+    rows = _request_rows(30, seed=9)
+    frame, _ = frame_from_records(rows, automl.schema, "test")
+    columns = columns_from_records(rows, automl.schema, "test")
+    assert np.array_equal(path.predict_proba(columns, len(rows)), estimator.predict_proba(frame))
+    assert path.predict(columns, len(rows), "predict") == list(estimator.predict(frame))
