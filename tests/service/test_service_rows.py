@@ -175,6 +175,32 @@ def test_row_path_probabilities_equal_the_models_own(automl: LoadedModel) -> Non
     assert np.array_equal(got, automl.estimator.predict_proba(frame))
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"x2": None}, r"cannot take missing values in column 'x2'"),
+        ({"age": "old"}, r"Column 'age' expects a number"),
+        ({"member": "maybe"}, r"Column 'member' expects true or false"),
+        ({"color": {"a": 1}}, r"Column 'color' expects a string"),
+    ],
+)
+def test_bad_requests_get_the_same_messages(
+    automl: LoadedModel, change: dict[str, Any], message: str
+) -> None:
+    body = {"Inputs": {"data": [{**automl.schema.example_row(), **change}]}}
+    answers = []
+    for row_path in (automl.row_path, None):
+        automl.row_path, saved = row_path, automl.row_path
+        try:
+            with pytest.raises(ScoringError, match=message) as caught:
+                score_body(json.dumps(body).encode(), automl)
+        finally:
+            automl.row_path = saved
+        answers.append((caught.value.status, str(caught.value)))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 400
+
+
 class _RefusesNaN:
     """A member that refuses missing values, as scikit-learn estimators without imputing do."""
 
