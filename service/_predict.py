@@ -122,7 +122,7 @@ def _predictions(model: LoadedModel, request: ParsedRequest) -> list[Any]:
     if row_path is not None and request.columns is not None and request.rows <= MAX_ROWS:
         try:
             return row_path.predict(request.columns, request.rows, request.method)
-        except Exception:
+        except (Exception, SystemExit):  # predict() turns a model's sys.exit() into a 500
             pass
     return predict(model, request.frame, request.method)
 
