@@ -241,10 +241,7 @@ def _row_path(model: LoadedModel) -> RowPath | None:
     """The proven-equal DataFrame-free path of an AutoML model (``service._rows``), if any."""
     from automl_local.service._rows import compile_row_path
 
-    path = compile_row_path(model.estimator, model.schema)
-    if path is not None:
-        model.compiled.append(path.description)
-    return path
+    return compile_row_path(model.estimator, model.schema)
 
 
 def _warm_up(model: LoadedModel) -> list[Any] | None:

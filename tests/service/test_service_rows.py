@@ -18,11 +18,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from _testdata import save_sklearn_model
+from automl_local.service._app import create_app
 from automl_local.service._errors import ScoringError
 from automl_local.service._formats import columns_from_records, frame_from_records
 from automl_local.service._model import LoadedModel, load_model
 from automl_local.service._predict import score_body
 from automl_local.service._rows import MAX_ROWS, compile_row_path
+from fastapi.testclient import TestClient
 
 from automl_local.featurize import Featurizer
 from automl_local.model import AutoMLModel, BoosterClassifier
@@ -132,9 +134,24 @@ def _request_rows(n: int, seed: int) -> list[dict[str, Any]]:
 
 def test_automl_models_get_a_row_path_that_is_proven_at_load(automl: LoadedModel) -> None:
     assert automl.row_path is not None
-    assert automl.compiled[-1] == (
+    assert automl.row_path.description == (
         f"row path without DataFrame (featurizers linear, tree, up to {MAX_ROWS} rows)"
     )
+
+
+def test_the_server_scores_automl_models_on_the_row_path(
+    endpoint: Any, automl_dir: Path, automl: LoadedModel
+) -> None:
+    endpoint.set_deployment("automl", automl_dir)
+    rows = _request_rows(3, seed=4)
+    body = {"input_data": {"data": rows}, "params": {"method": "predict_proba"}}
+    with TestClient(create_app(endpoint.path)) as client:
+        answer = client.post("/score", json=body, headers=endpoint.headers(
+            **{"azureml-model-deployment": "automl"}))
+    assert answer.status_code == 200
+    _, slow = _both(automl, body)
+    assert answer.content == slow.body
+    assert "; row path without DataFrame (featurizers linear, tree" in endpoint.log("automl")
 
 
 @pytest.mark.parametrize("method", ["predict", "predict_proba"])
@@ -239,7 +256,6 @@ def test_a_row_path_that_is_not_equal_is_not_used(tmp_path: Path) -> None:
     model = load_model(save_sklearn_model(
         _automl_model(frame, _ClippingFeaturizer), frame, tmp_path / "m"))
     assert model.row_path is None
-    assert not any("row path" in c for c in model.compiled)
     assert model.output_example in (["no"], ["yes"])  # still served, by the DataFrame path
 
 
