@@ -198,6 +198,7 @@ class ScoringRuntime:
             f"model {model.label} loaded in {model.load_seconds:.2f} s: flavor {model.flavor}, "
             f"methods {', '.join(model.methods())}, input columns {columns}; "
             f"compiled for serving: {', '.join(model.compiled) or 'nothing'}; "
+            f"{model.row_path.description if model.row_path else 'no row path'}; "
             f"request_timeout_ms {settings.request_timeout_ms}, "
             f"max_concurrent_requests_per_instance {dep.concurrency}, "
             f"app_insights_enabled {str(settings.app_insights_enabled).lower()}, "

@@ -25,7 +25,10 @@ expected type:
   into strings (``5`` -> ``"5"``); objects/arrays in any column are a 400.
 
 The hot path is plain Python over the decoded JSON plus one ``np.asarray``
-per column: no pydantic models, no per-row DataFrame operations.
+per column: no pydantic models, no per-row DataFrame operations. The
+DataFrame itself is built only when something asks for ``ParsedRequest.frame``:
+a request that ``service._rows`` scores from the validated columns never builds
+it (~0.25 ms of a one-row request).
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ import math
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from functools import cached_property
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -46,6 +50,7 @@ __all__ = [
     "METHODS",
     "ParsedRequest",
     "RequestFormat",
+    "columns_from_records",
     "format_response",
     "frame_from_records",
     "frame_from_split",
@@ -76,18 +81,39 @@ ACCEPTED_FORMATS = (
 _FORMAT_KEYS = tuple(f.value for f in RequestFormat)
 
 
+class _Table(NamedTuple):
+    """Validated model input: one array per signature column, or (no signature) pandas' frame."""
+
+    columns: dict[str, Any] | None
+    inferred: pd.DataFrame | None
+    rows: int
+    ignored: tuple[str, ...]
+
+    def frame(self) -> pd.DataFrame:
+        if self.inferred is not None:
+            return self.inferred
+        return pd.DataFrame(self.columns, copy=False)
+
+
 @dataclass(frozen=True)
 class ParsedRequest:
-    """A validated request: the model input, its format and method, and ignored columns."""
+    """A validated request: the model input, its format and method, and ignored columns.
 
-    frame: pd.DataFrame
+    ``columns`` maps each signature column to its validated array (None for a
+    model without signature); ``frame``, the model's DataFrame input, is built
+    from them on first use only.
+    """
+
     format: RequestFormat
+    columns: dict[str, Any] | None
+    rows: int
     method: str = "predict"
     ignored_columns: tuple[str, ...] = ()
+    inferred: pd.DataFrame | None = None  # the frame of a model without signature
 
-    @property
-    def rows(self) -> int:
-        return len(self.frame)
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        return _Table(self.columns, self.inferred, self.rows, ()).frame()
 
 
 def _json_type(value: Any) -> str:
@@ -136,19 +162,21 @@ def parse_request(payload: Any, schema: ModelSchema) -> ParsedRequest:
     fmt = RequestFormat(keys[0])
     body = payload[fmt.value]
     if fmt is RequestFormat.AZUREML:
-        frame, ignored = _frame_from_input_data(body, schema)
+        table = _table_from_input_data(body, schema)
     elif fmt is RequestFormat.AUTOML:
         if not isinstance(body, dict) or "data" not in body:
             raise _bad(
                 'Inputs must be an object {"data": [{column: value, ...}]}, got '
                 f"{_json_type(body)}{' without data' if isinstance(body, dict) else ''}."
             )
-        frame, ignored = frame_from_records(body["data"], schema, "Inputs.data")
+        table = _records(body["data"], schema, "Inputs.data")
     elif fmt is RequestFormat.MLFLOW_SPLIT:
-        frame, ignored = frame_from_split(body, schema, "dataframe_split")
+        table = _split(body, schema, "dataframe_split")
     else:  # V1 and MLFLOW_RECORDS: a list of records
-        frame, ignored = frame_from_records(body, schema, fmt.value)
-    return ParsedRequest(frame, fmt, _method(payload), ignored)
+        table = _records(body, schema, fmt.value)
+    return ParsedRequest(
+        fmt, table.columns, table.rows, _method(payload), table.ignored, table.inferred
+    )
 
 
 def _method(payload: dict[str, Any]) -> str:
@@ -172,20 +200,20 @@ def _method(payload: dict[str, Any]) -> str:
     return "predict"
 
 
-def _frame_from_input_data(body: Any, schema: ModelSchema) -> tuple[pd.DataFrame, tuple[str, ...]]:
+def _table_from_input_data(body: Any, schema: ModelSchema) -> _Table:
     if isinstance(body, dict):
         if "columns" in body:
-            return frame_from_split(body, schema, "input_data")
+            return _split(body, schema, "input_data")
         data = body.get("data")
         if isinstance(data, list) and (not data or isinstance(data[0], dict)):
-            return frame_from_records(data, schema, "input_data.data")
+            return _records(data, schema, "input_data.data")
         raise _bad(
             'input_data must be {"columns": [...], "index": [...], "data": [[...], ...]} '
             '(split orientation) or {"data": [{column: value, ...}]} (records); '
             f"got an object with keys {sorted(body)}."
         )
     if isinstance(body, list) and body and isinstance(body[0], dict):
-        return frame_from_records(body, schema, "input_data")
+        return _records(body, schema, "input_data")
     raise _bad(
         "input_data must be an object in split orientation "
         '{"columns": [...], "index": [...], "data": [[...], ...]}; '
@@ -197,6 +225,19 @@ def frame_from_records(
     records: Any, schema: ModelSchema, where: str
 ) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """``[{column: value}, ...]`` -> (DataFrame in signature order, ignored column names)."""
+    table = _records(records, schema, where)
+    return table.frame(), table.ignored
+
+
+def columns_from_records(records: Any, schema: ModelSchema, where: str) -> dict[str, Any]:
+    """``[{column: value}, ...]`` -> the validated arrays ``ParsedRequest.columns`` holds."""
+    columns = _records(records, schema, where).columns
+    if columns is None:
+        raise ValueError("a model without signature has no validated columns")
+    return columns
+
+
+def _records(records: Any, schema: ModelSchema, where: str) -> _Table:
     if not isinstance(records, list):
         raise _bad(
             f"{where} must be a list of row objects {{column: value}}, got {_json_type(records)}."
@@ -223,6 +264,11 @@ def frame_from_split(
     ``index`` is optional and does not affect predictions (responses are lists
     in row order), as on Azure.
     """
+    table = _split(body, schema, where)
+    return table.frame(), table.ignored
+
+
+def _split(body: Any, schema: ModelSchema, where: str) -> _Table:
     if not isinstance(body, dict):
         raise _bad(
             f'{where} must be an object {{"columns": [...], "data": [[...]]}}, '
@@ -263,11 +309,11 @@ def _build(
     n_rows: int,
     schema: ModelSchema,
     where: str,
-) -> tuple[pd.DataFrame, tuple[str, ...]]:
+) -> _Table:
     if n_rows == 0:
         raise _bad(f"{where} has no rows; send at least one row to score.")
     if not schema.columns:  # no signature: trust the client and pandas' inference
-        return pd.DataFrame(columns, columns=names), ()
+        return _Table(None, pd.DataFrame(columns, columns=names), n_rows, ())
     known = schema.names
     missing = [c for c in schema.required if c not in columns]
     if missing:
@@ -288,7 +334,7 @@ def _build(
                 f"training), but {where} has null there. Send a value for '{spec.name}'."
             )
         arrays[spec.name] = array
-    return pd.DataFrame(arrays, copy=False), ignored
+    return _Table(arrays, None, n_rows, ignored)
 
 
 def _has_missing(array: Any) -> bool:

@@ -21,9 +21,12 @@ import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from automl_local.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from automl_local.service._rows import RowPath
 
 __all__ = ["NUMERIC_TYPES", "ColumnSpec", "LoadedModel", "ModelSchema", "load_model"]
 
@@ -92,6 +95,7 @@ class LoadedModel:
     output_example: list[Any] | None = None
     classes: list[Any] | None = None
     compiled: list[str] = field(default_factory=list)  # members swapped for equal fast ones
+    row_path: RowPath | None = None  # scores a few rows without a DataFrame (service._rows)
 
     @property
     def label(self) -> str:
@@ -213,6 +217,7 @@ def load_model(model_dir: str | Path, name: str = "", version: str = "") -> Load
     )
     if schema.columns:
         model.compiled = _compile(model)
+        model.row_path = _row_path(model)
     model.output_example = _warm_up(model)
     if model.output_example is not None:
         model.schema = _probe_nulls(model)
@@ -230,6 +235,13 @@ def _compile(model: LoadedModel) -> list[str]:
     except Exception:
         return []
     return compile_members(model.estimator, frame)
+
+
+def _row_path(model: LoadedModel) -> RowPath | None:
+    """The proven-equal DataFrame-free path of an AutoML model (``service._rows``), if any."""
+    from automl_local.service._rows import compile_row_path
+
+    return compile_row_path(model.estimator, model.schema)
 
 
 def _warm_up(model: LoadedModel) -> list[Any] | None:

@@ -18,6 +18,7 @@ import pandas as pd
 from automl_local.service._errors import ModelFailure, ScoringError
 from automl_local.service._formats import ParsedRequest, format_response, parse_request
 from automl_local.service._model import LoadedModel
+from automl_local.service._rows import MAX_ROWS
 
 __all__ = ["ScoreOutcome", "decode_json", "predict", "score_body", "to_jsonable"]
 
@@ -111,6 +112,21 @@ def _diagnose(frame: pd.DataFrame, exc: Exception) -> ScoringError:
     return ModelFailure(exc)
 
 
+def _predictions(model: LoadedModel, request: ParsedRequest) -> list[Any]:
+    """The row path for a small request it can take (proven equal at load), else :func:`predict`.
+
+    Any exception on the row path means "not this request": the DataFrame path
+    then answers, with today's errors and messages.
+    """
+    row_path = model.row_path
+    if row_path is not None and request.columns is not None and request.rows <= MAX_ROWS:
+        try:
+            return row_path.predict(request.columns, request.rows, request.method)
+        except (Exception, SystemExit):  # predict() turns a model's sys.exit() into a 500
+            pass
+    return predict(model, request.frame, request.method)
+
+
 def _encode(response: Any) -> bytes:
     """Compact JSON; orjson (several times faster) unless a value is beyond it (big ints)."""
     try:
@@ -124,7 +140,7 @@ def score_body(body: bytes, model: LoadedModel) -> ScoreOutcome:
     started = time.perf_counter()
     payload = decode_json(body)
     request = parse_request(payload, model.schema)
-    predictions = predict(model, request.frame, request.method)
+    predictions = _predictions(model, request)
     response = format_response(request.format, predictions)
     encoded = _encode(response)
     return ScoreOutcome(
