@@ -36,6 +36,7 @@ from automl_local.ensemble import (
     bagged_selection,
     build_ensembles,
     choose,
+    leaderboard_candidates,
     refit_candidate,
     scorer,
     trial_candidates,
@@ -470,10 +471,10 @@ class _JobRun:
                 f"({top.score:.4f}): within the validation score's standard error (see README)."
             )
         fallback = max(pool, key=lambda c: c.score)
-        # The leaderboard lists the trials as the search scored them, and the ensembles.
         by_number = {c.number: c for c in singles}
-        missing = [c for c in pool if c.number not in by_number]
-        self.candidates = candidates = [*singles, *missing, *ensembles]
+        candidates, self.failed_rows = leaderboard_candidates(
+            singles, pool, ensembles, self.failed_rows)  # fmt: skip
+        self.candidates = candidates
         if rescored:
             holdout = {r.number: r.score for r in records}
             self.cv.summary = rescored.summary(s.name, holdout, preferred)

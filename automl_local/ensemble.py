@@ -43,6 +43,7 @@ __all__ = [
     "build_ensembles",
     "choose",
     "greedy_selection",
+    "leaderboard_candidates",
     "library",
     "refit_candidate",
     "scorer",
@@ -465,6 +466,19 @@ def refit_candidate(
         algorithm=chosen.algorithm,
     )
     return model, chosen
+
+
+def leaderboard_candidates(
+    singles: list[Candidate], pool: list[Candidate], ensembles: list[Candidate],
+    rest: list[Candidate],
+) -> tuple[list[Candidate], list[Candidate]]:
+    """The job's candidates and its other leaderboard rows, each trial once: the trials as
+    the search scored them, a re-scored trial the holdout's library left out (with its
+    predictions, which its outputs need), the ensembles; then the rest."""
+    in_library = {c.number for c in singles}
+    missing = [c for c in pool if c.number not in in_library]
+    shown = {c.number for c in missing}
+    return [*singles, *missing, *ensembles], [c for c in rest if c.number not in shown]
 
 
 def trial_candidates(
