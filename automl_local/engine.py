@@ -36,6 +36,7 @@ from automl_local.ensemble import (
     bagged_selection,
     build_ensembles,
     choose,
+    leaderboard_candidates,
     refit_candidate,
     scorer,
     trial_candidates,
@@ -228,7 +229,7 @@ class _JobRun:
         side_slots = max(1, min(self.refit_slots, (os.cpu_count() or 1) // n_jobs))
         # With a holdout the job drew itself, the best trials are re-scored at the end by
         # k-fold cross-validation over every row (automl_local.rescore): the folds go out now.
-        self.cv = RescoreStage(d, s.seed, self.budget, side_slots)
+        self.cv = RescoreStage(d, s.seed, self.budget, side_slots, self._refit_seconds)
         self.shared = SharedData(
             matrices=matrices,
             categorical=categorical,
@@ -284,30 +285,36 @@ class _JobRun:
         )
 
     def _reserve(self, records: list[TrialRecord]) -> float:
-        """Time to keep for the end: the re-scoring (see ``RescoreStage.reserve``), the rest."""
-        return self.cv.reserve(records) + self._end_reserve(records)
+        """Time to keep for the end: the re-scoring and its models' refit (``RescoreStage``),
+        or without it the refit of the holdout's likely pick; then the rest."""
+        rescoring = self.cv.reserve(records)
+        return rescoring + self._rest(records) if rescoring else self._end_reserve(records)
+
+    def _refit_seconds(self, records: list[TrialRecord]) -> float:
+        """Refitting these trials' models on every row, side by side as cores allow."""
+        rows = len(self.data.y) / max(1, sum(len(tr) for tr, _ in self.data.splits))
+        side = max(1, min(self.cv.slots, len(records)))
+        return 1.3 * rows * sum(r.fit_seconds for r in records) / side
 
     def _end_reserve(self, records: list[TrialRecord]) -> float:
-        """Ensembles, the refit of the likely winner's members (up to the VOTE_MAX_MEMBERS
-        best; side by side as cores allow), explanation, saving."""
-        d = self.data
-        refit_factor = len(d.y) / max(1, sum(len(tr) for tr, _ in d.splits))
+        """Without re-scoring: the refit of the likely winner's (up to 8) members, the rest."""
         likely = VOTE_MAX_MEMBERS if self.n_ensembles else 3
         ok = sorted((r for r in records if r.ok), key=lambda r: -r.score)[:likely]
-        refit = sum(r.fit_seconds * refit_factor for r in ok) / max(1, min(self.cv.slots, len(ok)))
-        explain = EXPLAIN_SECONDS if self.s.training.enable_model_explainability else 0.0
-        ensembles = self._ensemble_seconds(ok[0]) if self.n_ensembles and ok else 0.0
-        return min(0.4 * self.budget, 1.3 * refit + ensembles + explain + SAVE_SECONDS)
+        return min(0.4 * self.budget, self._refit_seconds(ok) + self._rest(records))
 
-    def _ensemble_seconds(self, record: TrialRecord) -> float:
-        """Building the ensembles (a blend's scoring is timed once, on one trial)."""
-        if self._scoring_seconds is None and record.oof_path:
-            oof = np.load(record.oof_path)
+    def _rest(self, records: list[TrialRecord]) -> float:
+        """After the refit: the ensembles (a blend's scoring is timed once, on the best
+        trial), explanation, saving."""
+        best = max((r for r in records if r.ok), key=lambda r: r.score, default=None)
+        if self._scoring_seconds is None and best is not None and best.oof_path:
+            oof = np.load(best.oof_path)
             score = scorer(self.s.primary_metric, self.y_eval, self.w_eval)
             t0 = time.perf_counter()
             score(oof)
             self._scoring_seconds = time.perf_counter() - t0
-        return ENSEMBLE_SCORINGS * (self._scoring_seconds or 0.0) + STACK_SECONDS
+        ensembles = ENSEMBLE_SCORINGS * (self._scoring_seconds or 0.0) + STACK_SECONDS
+        explain = EXPLAIN_SECONDS if self.s.training.enable_model_explainability else 0.0
+        return (ensembles if self.n_ensembles and best else 0.0) + explain + SAVE_SECONDS
 
     def _ensemble_score(self, records: list[TrialRecord]) -> float:
         """What the VotingEnsemble over these trials scores (early termination asks)."""
@@ -451,7 +458,7 @@ class _JobRun:
         self.emit({"event": "phase", "phase": "ensembling", "stop_reason": reason})
         singles, self.failed_rows = trial_candidates(records, MAX_ENSEMBLE_CANDIDATES)
         rescored = self.cv.run(executor, records, self.shared, resources=self.resources,
-                               deadline=self.deadline - self._end_reserve(records),
+                               deadline=self.deadline - self._rest(records),
                                emit=self.emit, notes=d.notes)  # fmt: skip
         pool, y, w = (rescored.candidates, rescored.y, rescored.w) if rescored else (
             singles, self.y_eval, self.w_eval)  # fmt: skip
@@ -464,10 +471,10 @@ class _JobRun:
                 f"({top.score:.4f}): within the validation score's standard error (see README)."
             )
         fallback = max(pool, key=lambda c: c.score)
-        # The leaderboard lists the trials as the search scored them, and the ensembles.
         by_number = {c.number: c for c in singles}
-        missing = [c for c in pool if c.number not in by_number]
-        self.candidates = candidates = [*singles, *missing, *ensembles]
+        candidates, self.failed_rows = leaderboard_candidates(
+            singles, pool, ensembles, self.failed_rows)  # fmt: skip
+        self.candidates = candidates
         if rescored:
             holdout = {r.number: r.score for r in records}
             self.cv.summary = rescored.summary(s.name, holdout, preferred)

@@ -43,6 +43,7 @@ __all__ = [
     "build_ensembles",
     "choose",
     "greedy_selection",
+    "leaderboard_candidates",
     "library",
     "refit_candidate",
     "scorer",
@@ -208,6 +209,7 @@ def bagged_selection(
     rounds: int = 15,
     max_members: int = VOTE_MAX_MEMBERS,
     seed: int = 0,
+    bagged: bool | None = None,
 ) -> EnsembleResult:
     """Caruana et al. (2006) ensemble selection over candidate probability matrices.
 
@@ -218,6 +220,13 @@ def bagged_selection(
     little of it, which is what keeps the blend from fitting the validation
     rows' noise (a plain greedy pick gets worse as more trials compete). Only
     the ``max_members`` heaviest models are kept (each costs a refit).
+
+    ``bagged`` False (or None with fewer than ``MIN_BAGGED_LIBRARY`` models) is
+    one plain run over all models, as AutoGluon's weighted ensemble: for
+    out-of-fold predictions over every row there is much less noise to fit,
+    and a half-library bag that misses the best models drags the blend below
+    them (measured on a generated 1,000-row job: 0.9474 against the best
+    single model's 0.9480, 8 re-scored models).
     """
     score = scorer(metric, y, w)
     n = len(candidates)
@@ -228,7 +237,7 @@ def bagged_selection(
     weights = np.zeros(n)
     # Bagging needs a library to draw from: with a handful of models a half-library bag often
     # misses the best one, and the averaged blend scores below it. Then one run over all.
-    bagged = n >= MIN_BAGGED_LIBRARY
+    bagged = n >= MIN_BAGGED_LIBRARY if bagged is None else bagged
     for _ in range(bags if bagged else 1):
         bag = np.sort(rng.choice(n, size=size, replace=False)) if bagged else order
         bag = bag[np.argsort(-single[bag], kind="stable")]
@@ -391,10 +400,13 @@ def build_ensembles(
     if len(oofs) != len(singles):
         raise ValueError("every single candidate needs its out-of-fold predictions")
     builders: list[tuple[str, Callable[[], EnsembleResult]]] = []
+    # Predictions by cross-validation over every row (re-scored trials): no bagging needed.
+    bagged = None if not singles or singles[0].eval_rows is None else False
     if vote:
         builders.append(
-            ("VotingEnsemble", lambda: bagged_selection(oofs, y, metric, w, seed=seed))
-        )
+            ("VotingEnsemble",
+             lambda: bagged_selection(oofs, y, metric, w, seed=seed, bagged=bagged))
+        )  # fmt: skip
     if stacked:
         builders.append(
             (
@@ -454,6 +466,19 @@ def refit_candidate(
         algorithm=chosen.algorithm,
     )
     return model, chosen
+
+
+def leaderboard_candidates(
+    singles: list[Candidate], pool: list[Candidate], ensembles: list[Candidate],
+    rest: list[Candidate],
+) -> tuple[list[Candidate], list[Candidate]]:
+    """The job's candidates and its other leaderboard rows, each trial once: the trials as
+    the search scored them, a re-scored trial the holdout's library left out (with its
+    predictions, which its outputs need), the ensembles; then the rest."""
+    in_library = {c.number for c in singles}
+    missing = [c for c in pool if c.number not in in_library]
+    shown = {c.number for c in missing}
+    return [*singles, *missing, *ensembles], [c for c in rest if c.number not in shown]
 
 
 def trial_candidates(

@@ -14,11 +14,13 @@ then use those out-of-fold predictions: ten times the rows. The final models
 are still refit on all rows, as before.
 
 The time comes out of the end-of-budget reserve: while searching, the job
-keeps what :func:`plan` needs for the best ``RESCORE_MODELS`` trials, at
-most ``RESCORE_SHARE`` of the budget; at the end the stage gets the time
-left before the rest of the reserve (ensembles, refit, saving). With too
-little time (a 60 s job) it shrinks to fewer models or is skipped, and the
-holdout choice stands.
+keeps what :func:`plan` needs for the best ``RESCORE_MODELS`` trials (their
+fold fits and their final refit), at most ``RESCORE_SHARE`` of the budget;
+at the end the stage gets all the time left before the rest of the reserve
+(ensembles, saving) and takes up to ``RESCORE_MAX_MODELS`` trials if they
+fit, so a search that ended early is not time lost. With too little time (a
+60 s job) it shrinks to fewer models or is skipped, and the holdout choice
+stands.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from automl_local import metrics
-from automl_local.ensemble import Candidate, library
+from automl_local.ensemble import VOTE_MAX_MEMBERS, Candidate, library
 from automl_local.search import (
     Dispatcher,
     PreparedData,
@@ -46,6 +48,7 @@ from automl_local.search import (
 
 __all__ = [
     "RESCORE_FOLDS",
+    "RESCORE_MAX_MODELS",
     "RESCORE_MODELS",
     "RESCORE_SHARE",
     "RescoreStage",
@@ -59,10 +62,14 @@ __all__ = [
 # Three folds: every row gets an out-of-fold prediction at 2.2 trial fits per model (five
 # folds cost 4.4, measured too slow for a 300 s bank job's random forests on 2 cores).
 RESCORE_FOLDS = 3
-# The best this many distinct trials are re-scored, at most RESCORE_PER_ALGORITHM of one
-# algorithm: the ensembles need different models, and each costs RESCORE_FOLDS fits.
+# The search keeps time to re-score this many distinct trials; the stage takes up to
+# RESCORE_MAX_MODELS (what a VotingEnsemble may hold) when the time left allows. At most
+# RESCORE_PER_ALGORITHM of one algorithm while others remain: the ensembles gain from
+# different models (measured on bank marketing: a library of two RandomForests and two
+# LightGBMs left XGBoost and GradientBoosting out), and each costs RESCORE_FOLDS fits.
 RESCORE_MODELS = 5
-RESCORE_PER_ALGORITHM = 2
+RESCORE_MAX_MODELS = VOTE_MAX_MEMBERS
+RESCORE_PER_ALGORITHM = 1
 # While searching, the reserve keeps at most this share of the budget for the re-scoring.
 RESCORE_SHARE = 0.3
 # A fold's fit against the trial's: measured trial times undercount a loaded machine.
@@ -71,7 +78,8 @@ RESCORE_MARGIN = 1.2
 
 def rescore_library(records: list[TrialRecord], size: int = RESCORE_MODELS) -> list[TrialRecord]:
     """The trials to re-score: the best finished ones (by the holdout score), one per
-    distinct configuration, at most ``RESCORE_PER_ALGORITHM`` per algorithm while others remain."""
+    distinct configuration, at most ``RESCORE_PER_ALGORITHM`` per algorithm while others
+    remain; each algorithm's best first, so a stage short of time keeps the variety."""
     seen: set[str] = set()
     ranked: list[TrialRecord] = []
     for r in sorted((r for r in records if r.ok), key=lambda r: -r.score):
@@ -79,7 +87,9 @@ def rescore_library(records: list[TrialRecord], size: int = RESCORE_MODELS) -> l
         if key not in seen:
             seen.add(key)
             ranked.append(r)
-    return library(ranked, [r.algorithm for r in ranked], size, RESCORE_PER_ALGORITHM)
+    chosen = library(ranked, [r.algorithm for r in ranked], size, RESCORE_PER_ALGORITHM)
+    place = [sum(c.algorithm == r.algorithm for c in chosen[:i]) for i, r in enumerate(chosen)]
+    return [r for _, _, r in sorted(zip(place, range(len(chosen)), chosen, strict=True))]
 
 
 def rescore_seconds(records: list[TrialRecord], rows_ratio: float, slots: int) -> float:
@@ -92,14 +102,26 @@ def rescore_seconds(records: list[TrialRecord], rows_ratio: float, slots: int) -
     return max(sum(each) / max(1, slots), max(each, default=0.0))
 
 
+def _no_refit(records: list[TrialRecord]) -> float:
+    return 0.0
+
+
 def plan(
-    records: list[TrialRecord], seconds: float, rows_ratio: float, slots: int
+    records: list[TrialRecord],
+    seconds: float,
+    rows_ratio: float,
+    slots: int,
+    *,
+    size: int = RESCORE_MODELS,
+    refit_seconds: Callable[[list[TrialRecord]], float] = _no_refit,
 ) -> list[TrialRecord]:
-    """The best trials whose re-scoring fits in ``seconds``, best first: a trial too slow for
-    the time left is passed over for the next one (none at all below two)."""
+    """The best (up to ``size``) trials whose re-scoring, and the refit of them all on every
+    row (``refit_seconds``), fit in ``seconds``, best first: a trial too slow for the time
+    left is passed over for the next one (none at all below two)."""
     chosen: list[TrialRecord] = []
-    for r in rescore_library(records):
-        if rescore_seconds([*chosen, r], rows_ratio, slots) <= seconds:
+    for r in rescore_library(records, size):
+        with_r = [*chosen, r]
+        if rescore_seconds(with_r, rows_ratio, slots) + refit_seconds(with_r) <= seconds:
             chosen.append(r)
     return chosen if len(chosen) >= 2 else []
 
@@ -227,22 +249,39 @@ class RescoreStage:
     row, which go to the executor with the rest of the shared data.
     """
 
-    def __init__(self, data: PreparedData, seed: int, budget: float, slots: int) -> None:
+    def __init__(
+        self,
+        data: PreparedData,
+        seed: int,
+        budget: float,
+        slots: int,
+        refit_seconds: Callable[[list[TrialRecord]], float] = _no_refit,
+    ) -> None:
         holdout = data.random_holdout
         self.folds = stratified_splits(RESCORE_FOLDS, data.y, seed) if holdout else None
         # Each fold trains on (k-1)/k of every row; a trial trained on the holdout's train part.
         self.rows_ratio = len(data.y) * (1 - 1 / RESCORE_FOLDS) / max(1, len(data.splits[0][0]))
         self.budget = budget
         self.slots = slots
+        self.refit_seconds = refit_seconds  # the final refit of these trials' models
         self.summary: dict[str, Any] = {}  # what the job records (result, properties)
 
-    def plan(self, records: list[TrialRecord], seconds: float) -> list[TrialRecord]:
-        return [] if self.folds is None else plan(records, seconds, self.rows_ratio, self.slots)
+    def plan(
+        self, records: list[TrialRecord], seconds: float, size: int = RESCORE_MODELS
+    ) -> list[TrialRecord]:
+        if self.folds is None:
+            return []
+        return plan(records, seconds, self.rows_ratio, self.slots, size=size,
+                    refit_seconds=self.refit_seconds)  # fmt: skip
 
     def reserve(self, records: list[TrialRecord]) -> float:
-        """Seconds the search keeps for this stage (at most ``RESCORE_SHARE`` of the budget)."""
+        """Seconds the search keeps for this stage and the refit of its models (at most
+        ``RESCORE_SHARE`` of the budget); 0 when it would not fit (then the job's
+        end reserve plans the refit of the holdout's pick instead)."""
         planned = self.plan(records, RESCORE_SHARE * self.budget)
-        return rescore_seconds(planned, self.rows_ratio, self.slots) if planned else 0.0
+        if not planned:
+            return 0.0
+        return rescore_seconds(planned, self.rows_ratio, self.slots) + self.refit_seconds(planned)
 
     def run(
         self,
@@ -255,19 +294,20 @@ class RescoreStage:
         emit: Callable[[dict[str, Any]], None],
         notes: list[str],
     ) -> Rescored | None:
-        """Re-score what fits before ``deadline``; None (and a note why) when skipped."""
+        """Re-score what fits, with its refit, before ``deadline``; None (and a note why)
+        when skipped."""
         if self.folds is None:
             return None
         if len(rescore_library(records)) < 2:  # nothing to compare: the one trial stands
             self.summary = {"skipped": "fewer than two distinct finished trials"}
             return None
-        planned = self.plan(records, deadline - time.monotonic())
+        planned = self.plan(records, deadline - time.monotonic(), RESCORE_MAX_MODELS)
         rescored = None
         if planned:
             numbers = [r.number for r in planned]
             emit({"event": "phase", "phase": "re-scoring", "trials": numbers})
-            rescored = rescore(executor, planned, shared, deadline=deadline, slots=self.slots,
-                               resources=resources)  # fmt: skip
+            rescored = rescore(executor, planned, shared, slots=self.slots, resources=resources,
+                               deadline=deadline - self.refit_seconds(planned))  # fmt: skip
         if rescored is None:
             self.summary = {"skipped": "too little time left in limits.timeout_minutes"}
             notes.append(SKIPPED_NOTE)

@@ -7,6 +7,7 @@ from automl_local.ensemble import (
     bagged_selection,
     choose,
     greedy_selection,
+    leaderboard_candidates,
     library,
     scorer,
     stack,
@@ -120,3 +121,14 @@ def test_choose_prefers_an_ensemble_within_the_standard_error():
     assert choose([single, vote], y, "AUC_weighted") is vote
     single, vote = _cands(y, 2 * se)  # clearly ahead: the single model wins
     assert choose([single, vote], y, "AUC_weighted") is single
+
+
+def test_a_rescored_trial_outside_the_library_is_listed_once_with_its_predictions() -> None:
+    oof = np.full((4, 2), 0.5)
+    singles = [Candidate(0, "LightGBM", 0.95, oof=oof)]
+    pool = [Candidate(0, "LightGBM", 0.94, oof=oof), Candidate(9, "LinearSVM", 0.93, oof=oof)]
+    vote = [Candidate(10, "VotingEnsemble", 0.95, oof=oof, ensembled_iterations=[0, 9])]
+    rest = [Candidate(9, "LinearSVM", 0.92), Candidate(3, "SGD", float("nan"), "Failed")]
+    listed, others = leaderboard_candidates(singles, pool, vote, rest)
+    assert [c.number for c in listed] == [0, 9, 10] and listed[1].oof is oof
+    assert [c.number for c in others] == [3]
