@@ -194,8 +194,10 @@ def _codes(values: pd.Series | np.ndarray, levels: dict[Any, int], fill: Any = N
         )
     if fill is not None:
         values = values.where(values.notna(), fill)
-    cat = pd.Categorical(values.astype(object), categories=list(levels))
-    return cat.codes.astype(np.float64)
+    # Not pd.Categorical(values, categories=...): pandas 3 warns that values outside the
+    # categories (unseen levels, the rare levels one-hot leaves out) will raise.
+    codes = pd.Index(list(levels), dtype=object).get_indexer(values.astype(object))
+    return codes.astype(np.float64)
 
 
 class Featurizer(TransformerMixin, BaseEstimator):

@@ -95,3 +95,18 @@ def test_summary_has_one_row_per_raw_column(frame):
     assert set(rows) == set(frame.columns)
     assert rows["cat"]["Transformations"][-1] == "OneHotEncoder"
     assert rows["const"]["Dropped"] == "Yes"
+
+
+@pytest.mark.parametrize("family", ["tree", "linear"])
+def test_unseen_levels_in_a_large_frame_code_as_in_a_small_one_without_warnings(
+    frame: pd.DataFrame, family: str
+) -> None:
+    import warnings
+
+    fz = Featurizer(family=family).fit(frame)
+    new = frame.assign(cat=["a", "zzz", None, "b"] * 20)  # 80 rows: the pandas path
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pandas 3: Categorical with unseen values is deprecated
+        large = fz.transform(new)
+    small = np.vstack([fz.transform(new.iloc[i : i + 4]) for i in range(0, 8, 4)])
+    np.testing.assert_array_equal(large[:8], small)
