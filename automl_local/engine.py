@@ -36,9 +36,9 @@ from automl_local.ensemble import (
     bagged_selection,
     build_ensembles,
     choose,
+    ensemble_seconds,
     leaderboard_candidates,
     refit_candidate,
-    scorer,
     trial_candidates,
     trial_library,
 )
@@ -86,10 +86,6 @@ MAX_ENSEMBLE_CANDIDATES = 20
 EXPLAIN_SECONDS = 4.0
 SAVE_SECONDS = 5.0
 SMALL_DATA_CELLS = 200_000  # below this many matrix cells a trial fits on one thread
-# Building the ensembles: the VotingEnsemble's selection scores about this many blends
-# (20 bags x (3 + 15 rounds x 8 models)); the StackEnsemble's meta-learner takes ~1-2 s.
-ENSEMBLE_SCORINGS = 2500
-STACK_SECONDS = 2.0
 
 
 def matrices_cells(matrices: dict[str, np.ndarray]) -> int:
@@ -170,7 +166,7 @@ class _JobRun:
         self.n_ensembles = ensembles if max_trials >= 3 else 0
         self.max_trials = max_trials
         self.refit_slots = max(self.n_workers, os.cpu_count() or 1)
-        self._scoring_seconds: float | None = None
+        self._ensemble_seconds: float | None = None
         self.tracker = Tracker(workspace.tracking_uri, workspace.artifact_root, s.experiment_name)
 
     # -- phases -------------------------------------------------------------
@@ -288,7 +284,9 @@ class _JobRun:
         """Time to keep for the end: the re-scoring and its models' refit (``RescoreStage``),
         or without it the refit of the holdout's likely pick; then the rest."""
         rescoring = self.cv.reserve(records)
-        return rescoring + self._rest(records) if rescoring else self._end_reserve(records)
+        if not rescoring:
+            return self._end_reserve(records)
+        return min(0.4 * self.budget, rescoring + self._rest(records))
 
     def _refit_seconds(self, records: list[TrialRecord]) -> float:
         """Refitting these trials' models on every row, side by side as cores allow."""
@@ -303,16 +301,12 @@ class _JobRun:
         return min(0.4 * self.budget, self._refit_seconds(ok) + self._rest(records))
 
     def _rest(self, records: list[TrialRecord]) -> float:
-        """After the refit: the ensembles (a blend's scoring is timed once, on the best
-        trial), explanation, saving."""
+        """After the refit: the ensembles (timed once, on the best trial), explanation, saving."""
         best = max((r for r in records if r.ok), key=lambda r: r.score, default=None)
-        if self._scoring_seconds is None and best is not None and best.oof_path:
-            oof = np.load(best.oof_path)
-            score = scorer(self.s.primary_metric, self.y_eval, self.w_eval)
-            t0 = time.perf_counter()
-            score(oof)
-            self._scoring_seconds = time.perf_counter() - t0
-        ensembles = ENSEMBLE_SCORINGS * (self._scoring_seconds or 0.0) + STACK_SECONDS
+        if self._ensemble_seconds is None and best is not None and best.oof_path:
+            self._ensemble_seconds = ensemble_seconds(
+                np.load(best.oof_path), self.y_eval, self.s.primary_metric, self.w_eval)
+        ensembles = self._ensemble_seconds or 0.0
         explain = EXPLAIN_SECONDS if self.s.training.enable_model_explainability else 0.0
         return (ensembles if self.n_ensembles and best else 0.0) + explain + SAVE_SECONDS
 

@@ -63,13 +63,14 @@ __all__ = [
 # folds cost 4.4, measured too slow for a 300 s bank job's random forests on 2 cores).
 RESCORE_FOLDS = 3
 # The search keeps time to re-score this many distinct trials; the stage takes up to
-# RESCORE_MAX_MODELS (what a VotingEnsemble may hold) when the time left allows. At most
-# RESCORE_PER_ALGORITHM of one algorithm while others remain: the ensembles gain from
-# different models (measured on bank marketing: a library of two RandomForests and two
-# LightGBMs left XGBoost and GradientBoosting out), and each costs RESCORE_FOLDS fits.
+# RESCORE_MAX_MODELS (what a VotingEnsemble may hold) when the time left allows. Best
+# first, at most RESCORE_PER_ALGORITHM of one algorithm while others remain: the ensembles
+# gain from different models, and each costs RESCORE_FOLDS fits. (Each algorithm's best
+# first, tried too, filled a short job's two or three places with weak models: 60 s bank
+# jobs lost 0.001-0.002 AUC on all three seeds.)
 RESCORE_MODELS = 5
 RESCORE_MAX_MODELS = VOTE_MAX_MEMBERS
-RESCORE_PER_ALGORITHM = 1
+RESCORE_PER_ALGORITHM = 2
 # While searching, the reserve keeps at most this share of the budget for the re-scoring.
 RESCORE_SHARE = 0.3
 # A fold's fit against the trial's: measured trial times undercount a loaded machine.
@@ -79,7 +80,7 @@ RESCORE_MARGIN = 1.2
 def rescore_library(records: list[TrialRecord], size: int = RESCORE_MODELS) -> list[TrialRecord]:
     """The trials to re-score: the best finished ones (by the holdout score), one per
     distinct configuration, at most ``RESCORE_PER_ALGORITHM`` per algorithm while others
-    remain; each algorithm's best first, so a stage short of time keeps the variety."""
+    remain."""
     seen: set[str] = set()
     ranked: list[TrialRecord] = []
     for r in sorted((r for r in records if r.ok), key=lambda r: -r.score):
@@ -87,9 +88,7 @@ def rescore_library(records: list[TrialRecord], size: int = RESCORE_MODELS) -> l
         if key not in seen:
             seen.add(key)
             ranked.append(r)
-    chosen = library(ranked, [r.algorithm for r in ranked], size, RESCORE_PER_ALGORITHM)
-    place = [sum(c.algorithm == r.algorithm for c in chosen[:i]) for i, r in enumerate(chosen)]
-    return [r for _, _, r in sorted(zip(place, range(len(chosen)), chosen, strict=True))]
+    return library(ranked, [r.algorithm for r in ranked], size, RESCORE_PER_ALGORITHM)
 
 
 def rescore_seconds(records: list[TrialRecord], rows_ratio: float, slots: int) -> float:
