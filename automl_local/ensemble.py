@@ -35,7 +35,9 @@ from automl_local.search import (
 )
 
 __all__ = [
+    "ENSEMBLE_SCORINGS",
     "STACK_META_LEARNERS",
+    "STACK_SECONDS",
     "VOTE_MAX_MEMBERS",
     "Candidate",
     "EnsembleResult",

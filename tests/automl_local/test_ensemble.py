@@ -3,9 +3,12 @@ import pytest
 
 from automl_local import metrics
 from automl_local.ensemble import (
+    ENSEMBLE_SCORINGS,
+    STACK_SECONDS,
     Candidate,
     bagged_selection,
     choose,
+    ensemble_seconds,
     greedy_selection,
     leaderboard_candidates,
     library,
@@ -132,3 +135,25 @@ def test_a_rescored_trial_outside_the_library_is_listed_once_with_its_prediction
     listed, others = leaderboard_candidates(singles, pool, vote, rest)
     assert [c.number for c in listed] == [0, 9, 10] and listed[1].oof is oof
     assert [c.number for c in others] == [3]
+
+
+def test_the_ensembles_time_is_the_least_of_several_timings(monkeypatch) -> None:
+    import time
+
+    import automl_local.ensemble as ensemble
+
+    calls = []
+
+    def scorer(metric, y, w=None):
+        def score(oof):
+            calls.append(1)
+            if len(calls) == 1:
+                time.sleep(0.05)  # one call preempted on busy cores
+            return 0.5
+
+        return score
+
+    monkeypatch.setattr(ensemble, "scorer", scorer)
+    seconds = ensemble_seconds(np.zeros((4, 2)), np.array([0, 1, 0, 1]), "AUC_weighted")
+    assert len(calls) == 5
+    assert STACK_SECONDS <= seconds < STACK_SECONDS + ENSEMBLE_SCORINGS * 0.01  # not 125 s

@@ -148,6 +148,11 @@ def test_a_60_second_budget_keeps_no_time_for_it_and_300_seconds_does() -> None:
     records = _records(6.0)  # trials of 6 s, like bank marketing's random forests
     assert RescoreStage(data, 0, 60.0, slots=1).reserve(records) == 0.0
     assert RescoreStage(data, 0, 300.0, slots=1).reserve(records) > 0.0
+    # The refit of the planned models is part of the stage's cost: it can push it out of the share.
+    with_refit = RescoreStage(data, 0, 300.0, slots=1, refit_seconds=lambda rs: 20.0 * len(rs))
+    assert 0.0 < with_refit.reserve(records) <= 0.3 * 300.0
+    assert len(with_refit.plan(records, 90.0)) < len(RescoreStage(data, 0, 300.0, 1).plan(
+        records, 90.0))
     data.random_holdout = False
     assert RescoreStage(data, 0, 300.0, slots=1).folds is None
 
