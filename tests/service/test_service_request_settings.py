@@ -174,10 +174,11 @@ def test_liveness_probe_replaces_a_worker_whose_event_loop_hangs(
     folder.set_deployment("hang", _hang_model(tmp_path / "hang"), liveness_probe=probe)
     with run_server(folder) as server:
         pinned = {"azureml-model-deployment": "hang"}
-        for _attempt in range(3):
+        for _attempt in range(6):
             # Quick answers first: then requests to "hang" are scored on the event loop (on a
             # very busy machine they may not be, and the hang only holds a thread: try again).
-            for _ in range(30):
+            # 60 of them: the moving average keeps 0.8**60 of a previous attempt's 5 s timeout.
+            for _ in range(60):
                 ok = server.score({"data": [{"age": 30, "job": "a"}]}, **pinned)
                 assert ok.status_code == 200
             try:
