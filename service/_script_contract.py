@@ -164,6 +164,8 @@ class InputContract:
 
         schema = _json_schema(service_input, schemas)
         Draft7Validator.check_schema(schema)  # jsonschema's SchemaError: no contract
+        #: ``ServiceInput`` as JSON Schema (draft 7): ``$ref`` inlined, ``nullable`` a null type.
+        self.json_schema: dict[str, Any] = schema
         self._validator = Draft7Validator(schema)  # the verdict and the message
         # The fast yes: jsonschema-rs takes ~0.1 us a row where jsonschema takes ~36 us
         # (1,000 rows: 0.4 ms instead of 36 ms). Its "no" is confirmed by jsonschema.
