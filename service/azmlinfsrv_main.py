@@ -78,23 +78,40 @@ def _document_required_parameters(amlserver: Any) -> None:
     ``azureml_inference_server_http.server`` reads its configuration from the
     environment when first imported, and ``amlserver.run`` sets that
     environment from the arguments (``merge_configuration``): the server
-    modules are imported only after it, as ``azmlinfsrv`` itself does.
+    modules are imported only after it, as ``azmlinfsrv`` itself does. A
+    server version without these names serves its document unchanged (said
+    once in the log), never fails to start because of this addition.
     """
-    merge = amlserver.merge_configuration
+    merge = getattr(amlserver, "merge_configuration", None)
+    if merge is None:
+        _skipped("azmlinfsrv has no amlserver.merge_configuration")
+        return
 
     def merge_then_hook(args: Any) -> None:
         merge(args)
-        from azureml_inference_server_http.server import swagger as swagger_module
+        try:
+            from azureml_inference_server_http.server import swagger as swagger_module
 
-        built = swagger_module.Swagger.__init__
+            built = swagger_module.Swagger.__init__
+        except (ImportError, AttributeError) as exc:
+            _skipped(str(exc))
+            return
 
         def init(self: Any, app_root: str, server_root: str, user_script: Any) -> None:
             built(self, app_root, server_root, user_script)
-            _require_parameters_without_default(self, user_script)
+            try:
+                _require_parameters_without_default(self, user_script)
+            except (ImportError, AttributeError, TypeError) as exc:
+                _skipped(str(exc))
 
         swagger_module.Swagger.__init__ = init  # type: ignore[method-assign]
 
     amlserver.merge_configuration = merge_then_hook
+
+
+def _skipped(why: str) -> None:
+    print(f"automl-local: the document's ServiceInput is served without 'required' ({why})",
+          file=sys.stderr, flush=True)  # fmt: skip
 
 
 def main() -> None:
