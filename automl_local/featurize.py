@@ -233,7 +233,9 @@ class Featurizer(TransformerMixin, BaseEstimator):
         for col in plan.numeric:
             x = _to_numeric(X[col], col)
             strategy = imputers.get(col, "median" if linear else None)
-            if strategy is not None and np.isnan(x).any():
+            # Every column gets its fill, not only those with a gap in training: a missing
+            # value at scoring time is imputed (as Azure's featurization does), not a crash.
+            if strategy is not None:
                 self.num_fill_[col] = _fill_value(x, strategy, col)
             if linear:
                 xf = np.where(np.isnan(x), self.num_fill_.get(col, 0.0), x)

@@ -45,12 +45,14 @@ if TYPE_CHECKING:
     from automl_local.service._model import ColumnSpec, LoadedModel, ModelSchema, load_model
     from automl_local.service._predict import ScoreOutcome, predict, score_body
     from automl_local.service._routing import choose_deployment
+    from automl_local.service._script_contract import InputContract, true_document
     from automl_local.service._swagger import add_swagger_ui, build_swagger
 
 __all__ = [
     "ColumnSpec",
     "DeploymentConfig",
     "EndpointConfig",
+    "InputContract",
     "KeyHashes",
     "LoadedModel",
     "ModelFailure",
@@ -75,6 +77,7 @@ __all__ = [
     "predict",
     "read_endpoint_config",
     "score_body",
+    "true_document",
 ]
 
 _HOME = {
@@ -103,6 +106,8 @@ _HOME = {
     "predict": "_predict",
     "score_body": "_predict",
     "choose_deployment": "_routing",
+    "InputContract": "_script_contract",
+    "true_document": "_script_contract",
     "add_swagger_ui": "_swagger",
     "build_swagger": "_swagger",
 }

@@ -9,6 +9,11 @@ scoring itself is forwarded, over loopback with an async ``httpx`` client
 as it is: status, body (a ``run()`` exception is Azure's own 500 body) and
 Azure's ``x-ms-run-function-failed`` / ``x-ms-run-fn-exec-ms`` headers.
 
+Before a body is forwarded it is checked against the script's own document
+(``_script_contract``): what the document forbids is a 400 here, so the
+script runs only on bodies its document allows. ``/swagger.json`` is that
+document made true for this endpoint (``true_document``).
+
 Failures of the child itself: no answer within ``request_timeout_ms`` is a
 TimeoutError, answered 408 by ``_app`` as for any deployment; a child that
 is gone is a 503 naming the deployment and pointing at its logs, and the
@@ -26,6 +31,7 @@ from typing import Any
 import httpx
 from automl_local.service._errors import ScoringError
 from automl_local.service._predict import ScoreOutcome
+from automl_local.service._script_contract import InputContract, true_document
 
 __all__ = ["ScriptServer"]
 
@@ -43,6 +49,9 @@ class ScriptServer:
         self.base = f"http://{HOST}:{port}"
         self.gone = ""  # why the child is known to be unreachable ('' while it answers)
         self._client: httpx.AsyncClient | None = None
+        self._documents: dict[str, bytes] = {}  # version -> the true document, as served
+        self._contract: InputContract | None = None
+        self._contract_read = False  # the child's document was read (it may have no contract)
 
     def _http(self) -> httpx.AsyncClient:
         # Created on first use, inside the worker's event loop, and kept for keep-alive.
@@ -76,7 +85,11 @@ class ScriptServer:
         """POST the body to the child's ``/score``; its answer, or a ScoringError carrying it."""
         if self.gone:
             raise ScoringError(503, self.unavailable())
-        forward = {"content-type": headers.get("content-type", "application/json"),
+        content_type = headers.get("content-type", "application/json")
+        contract = await self.contract()
+        if contract is not None:
+            contract.check(body, content_type)
+        forward = {"content-type": content_type,
                    "x-ms-request-id": request_id, "x-request-id": request_id}  # fmt: skip
         if headers.get("x-ms-client-request-id"):
             forward["x-ms-client-request-id"] = headers["x-ms-client-request-id"]
@@ -105,7 +118,13 @@ class ScriptServer:
                             exec_ms=exec_ms)  # fmt: skip
 
     async def swagger(self, version: str) -> tuple[int, bytes]:
-        """The child's own ``/swagger.json`` (built from the script's inference-schema)."""
+        """The child's ``/swagger.json`` (from the script's inference-schema), made true.
+
+        Read once per version (the script's decorators do not change while its
+        server runs); an error answer of the child is passed on, unread.
+        """
+        if version in self._documents:
+            return 200, self._documents[version]
         if self.gone:
             raise ScoringError(503, self.unavailable())
         try:
@@ -114,7 +133,23 @@ class ScriptServer:
             )
         except httpx.TransportError as exc:
             raise self._down(exc) from None
-        return response.status_code, response.content
+        try:
+            document = response.json() if response.status_code == 200 else None
+        except ValueError:
+            document = None
+        if not isinstance(document, dict):
+            return response.status_code, response.content
+        self._documents[version] = json.dumps(true_document(document)).encode()
+        return 200, self._documents[version]
+
+    async def contract(self) -> InputContract | None:
+        """What ``/score`` bodies must be: the ``ServiceInput`` of the OpenAPI 3 document."""
+        if not self._contract_read:
+            status, body = await self.swagger("3")
+            if status == 200:
+                self._contract = InputContract.from_document(json.loads(body))
+            self._contract_read = True  # a script without a v3 document has no contract
+        return self._contract
 
     async def close(self) -> None:
         if self._client is not None:

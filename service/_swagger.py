@@ -244,6 +244,7 @@ def _swagger2(info: dict[str, Any], definitions: dict[str, Any]) -> dict[str, An
                 "get": {
                     "operationId": "ServiceHealthCheck",
                     **_HEALTH,
+                    "security": [],  # liveness needs no key, as on Azure
                     "responses": {
                         "200": {
                             "description": "Success",
@@ -283,6 +284,7 @@ def _swagger2(info: dict[str, Any], definitions: dict[str, Any]) -> dict[str, An
                 "get": {
                     "operationId": "GetSwaggerSpec",
                     **_SPEC,
+                    "security": [],
                     "parameters": [
                         {
                             "name": "version",
@@ -327,6 +329,7 @@ def _openapi3(info: dict[str, Any], schemas: dict[str, Any], version: str) -> di
                 "get": {
                     "operationId": "ServiceHealthCheck",
                     **_HEALTH,
+                    "security": [],  # liveness needs no key, as on Azure
                     "responses": {
                         "200": {
                             "description": "Success",
@@ -363,6 +366,7 @@ def _openapi3(info: dict[str, Any], schemas: dict[str, Any], version: str) -> di
                 "get": {
                     "operationId": "GetSwaggerSpec",
                     **_SPEC,
+                    "security": [],
                     "parameters": [
                         {
                             "name": "version",

@@ -89,7 +89,7 @@ class Featurizer(TransformerMixin, BaseEstimator):
         for col in c["numeric"]:
             x = to_numeric(X[col])
             strategy = c["imputers"].get(col, "median" if linear else None)
-            if strategy is not None and np.isnan(x).any():
+            if strategy is not None:  # a gap at scoring time is imputed too
                 self.fill_[col] = fill_value(x, strategy)
             if linear:
                 xf = np.where(np.isnan(x), self.fill_.get(col, 0.0), x)

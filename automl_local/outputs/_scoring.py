@@ -4,7 +4,12 @@ Azure writes ``scoring_file_v_1_0_0.py`` (``run(data)``, a table in, labels out)
 ``scoring_file_v_2_0_0.py`` (``run(Inputs, GlobalParameters)``, where
 ``GlobalParameters.method`` picks ``predict`` or ``predict_proba``), both with
 ``inference-schema`` decorators built from a sample of the training columns so that
-the endpoint's Swagger document describes every column and its type. The Azure
+the endpoint's Swagger document describes every column and its type. One addition
+to Azure's v2 file: ``method`` is declared with its two values (a small
+``StandardPythonParameterType`` subclass adds the ``enum``), so the document says
+which strings ``run()`` takes (Azure's says any string, and ``run()`` raises on
+others), and ``Results`` is declared as labels or lists of probabilities (Azure's
+says labels, which ``predict_proba``'s answer is not). The Azure
 AutoML notebook deploys ``model.pkl`` with ``scoring_file_v_2_0_0.py`` and
 ``conda_env_v_1_0_0.yml``; these files keep that contract, with no ``azureml``
 import, so they also run under a plain ``azureml-inference-server-http``.
@@ -76,10 +81,36 @@ def run(data):
 '''
 
 _RUN_V2 = '''
+
+class OneOfStrings(StandardPythonParameterType):
+    """A string parameter that takes one of ``values``: the Swagger says which (``enum``)."""
+
+    def __init__(self, values):
+        super().__init__(values[0])
+        self.values = list(values)
+
+    def input_to_swagger(self):
+        schema = super().input_to_swagger()
+        schema["enum"] = self.values
+        return schema
+
+
 input_sample = StandardPythonParameterType({{"data": data_sample}})
-method_sample = StandardPythonParameterType("predict")
+method_sample = OneOfStrings(["predict", "predict_proba"])
 sample_global_params = StandardPythonParameterType({{"method": method_sample}})
-result_sample = NumpyParameterType(np.array({label}))
+
+
+class LabelsOrProbabilities(NumpyParameterType):
+    """``Results``: a label per row (``predict``) or a list of probabilities per row."""
+
+    def input_to_swagger(self):
+        schema = super().input_to_swagger()
+        probabilities = {{"type": "array", "items": {{"type": "number"}}}}
+        schema["items"] = {{"anyOf": [schema["items"], probabilities]}}
+        return schema
+
+
+result_sample = LabelsOrProbabilities(np.array({label}))
 output_sample = StandardPythonParameterType({{"Results": result_sample}})
 
 

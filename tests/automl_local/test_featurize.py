@@ -89,6 +89,14 @@ def test_custom_imputer_strategy_is_used(frame):
         Featurizer(family="tree", imputers={"num": "bogus"}).fit(frame)
 
 
+def test_linear_family_imputes_a_gap_in_a_column_that_had_none_in_training():
+    full = pd.DataFrame({"a": [1.0, 2.0, 3.0, 10.0], "b": [0.5, 0.1, 0.2, 0.3]})
+    f = Featurizer(family="linear").fit(full)
+    out = f.transform(pd.DataFrame({"a": [np.nan], "b": [0.2]}))
+    assert np.isfinite(out).all()  # LogisticRegression refuses NaN: a scoring-time crash before
+    assert f.num_fill_["a"] == 2.5  # the median, as for a column with gaps
+
+
 def test_summary_has_one_row_per_raw_column(frame):
     f = Featurizer(family="linear").fit(frame)
     rows = {r["RawFeatureName"]: r for r in f.summary()}

@@ -9,15 +9,13 @@ Bounded: 100 examples per operation, seeded, well under a minute.
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from _live import Server, run_server
+from _schemathesis import run_schemathesis
 
 pytestmark = pytest.mark.e2e
 
@@ -42,20 +40,8 @@ def test_the_two_mismatches_of_issue_11_are_gone(server: Server, row: dict) -> N
 
 
 def test_schemathesis_finds_nothing(server: Server, tmp_path: Path) -> None:
-    cli = Path(sys.executable).with_name("schemathesis")
-    result = subprocess.run(
-        [
-            str(cli), "run", f"{server.url}/swagger.json?version=3", "--url", server.url,
-            "-H", f"Authorization: Bearer {server.endpoint.primary_key}",
-            "--max-examples", "100", "--seed", "11", "--mode", "all",
-            "--request-timeout", "10", "--no-color",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,  # its .schemathesis cache stays out of the repository
-    )  # fmt: skip
-    report = result.stdout + result.stderr
-    assert result.returncode == 0, report[-8000:]
-    generated = re.search(r"(\d+) generated", report)
-    assert generated and int(generated.group(1)) >= 100, report[-4000:]  # /score was exercised
+    headers = {"Authorization": f"Bearer {server.endpoint.primary_key}"}
+    code, generated, report = run_schemathesis(
+        f"{server.url}/swagger.json?version=3", server.url, headers, tmp_path)
+    assert code == 0, report[-8000:]
+    assert generated >= 100, report[-4000:]  # /score was exercised

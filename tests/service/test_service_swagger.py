@@ -101,3 +101,13 @@ def test_no_model_gives_generic_schemas() -> None:
 def test_unknown_version() -> None:
     with pytest.raises(ValueError, match=r"Swagger version '4' is not supported; use one of 2, 3"):
         build_swagger(None, version="4")
+
+
+@pytest.mark.parametrize("version", ["2", "3", "3.1"])
+def test_liveness_and_the_document_need_no_key_in_the_no_code_document(
+    loaded_model: LoadedModel, version: str
+) -> None:
+    paths = build_swagger(loaded_model, version=version)["paths"]
+    assert paths["/"]["get"]["security"] == []  # as the scripted kind's (_script_contract)
+    assert paths["/swagger.json"]["get"]["security"] == []
+    assert paths["/score"]["post"]["security"] == [{"Bearer": []}]

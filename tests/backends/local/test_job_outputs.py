@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from _schemathesis import run_schemathesis
 from _testdata import make_frame
 from automl_local.backends import get_client
 from azure.ai.ml import Input, automl
@@ -257,8 +258,34 @@ def test_a_child_scoring_file_deployment_matches_the_no_code_one(job, tmp_path) 
         described = swagger["definitions"]["ServiceInput"]["properties"]["Inputs"]
         assert set(rows.columns) <= set(
             described["properties"]["data"]["items"]["properties"])  # inference-schema's
+        pinned = {"azureml-model-deployment": "scripted", "Authorization": f"Bearer {key}"}
+        v3 = httpx.get(f"{endpoint.openapi_uri}?version=3", headers=pinned, timeout=30).json()
+        assert v3["paths"]["/"]["get"]["security"] == []  # liveness needs no key
+        assert swagger["paths"]["/"]["get"]["security"] == []  # Swagger 2.0 too
+        service_input = v3["components"]["schemas"]["ServiceInput"]
+        assert service_input["required"] == ["Inputs"]  # run(Inputs, GlobalParameters=...): the
+        assert "required" in str(jsonschema_errors(service_input, {}))  # launcher's addition
+        bad = httpx.post(endpoint.scoring_uri, headers=pinned, timeout=30,
+                         json={**body, "GlobalParameters": {"method": {}}})  # fmt: skip
+        assert bad.status_code == 400, bad.text  # the front's check, before run() raises
+        assert "GlobalParameters.method is {} (an object)" in bad.json()["message"]
+        # The scripted deployment is held to its own (azmlinfsrv's) document, as the no-code
+        # one is in tests/service/test_service_openapi.py.
+        base = endpoint.scoring_uri.rsplit("/score", 1)[0]
+        code, generated, report = run_schemathesis(
+            f"{endpoint.openapi_uri}?version=3", base, pinned, tmp_path, examples=50)
+        logs = "" if code == 0 else ml.online_deployments.get_logs(
+            name="scripted", endpoint_name="script-ep", lines=80)  # the script's traceback
+        assert code == 0, report[-8000:] + logs
+        assert generated >= 50, report[-4000:]
     finally:
         ml.online_endpoints.begin_delete("script-ep").result()
+
+
+def jsonschema_errors(schema: dict, instance: object) -> list[str]:
+    from jsonschema import Draft7Validator
+
+    return [e.message for e in Draft7Validator(schema).iter_errors(instance)]
 
 
 def test_generated_notebook_submits_the_script_as_a_command_job(
