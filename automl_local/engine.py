@@ -411,6 +411,7 @@ class _JobRun:
         built = build_ensembles(pool, y, s.primary_metric, w, vote=s.training.enable_vote_ensemble,
                                 stacked=s.training.enable_stack_ensemble,
                                 meta_learner=s.training.stack_meta_learner_type, seed=s.seed,
+                                meta_kwargs=s.training.stack_meta_learner_kwargs,
                                 first_number=first_number)  # fmt: skip
         for cand in built:
             assert cand.oof is not None

@@ -24,7 +24,7 @@ import numpy as np
 from automl_local import metrics
 from automl_local.exceptions import ConfigError
 from automl_local.featurize import Featurizer
-from automl_local.model import AutoMLModel
+from automl_local.model import AutoMLModel, LogProbaMeta
 from automl_local.search import (
     ESTIMATORS,
     Resources,
@@ -48,6 +48,7 @@ __all__ = [
     "greedy_selection",
     "leaderboard_candidates",
     "library",
+    "make_meta_learner",
     "refit_candidate",
     "scorer",
     "stack",
@@ -352,22 +353,32 @@ def trial_library(records: list[TrialRecord], size: int) -> list[TrialRecord]:
 
 
 def make_meta_learner(kind: str | None, seed: int, kwargs: dict[str, Any] | None = None) -> Any:
+    """``stack_meta_learner_type`` (Azure's names) over the members' log-probabilities,
+    built with ``stack_meta_learner_k_wargs``: a ConfigError names a keyword it does not take."""
+    try:
+        return LogProbaMeta(_meta_learner(kind, seed, kwargs))
+    except TypeError as exc:
+        raise ConfigError(
+            f"training.stack_ensemble_settings.stack_meta_learner_kwargs {kwargs!r} do not fit "
+            f"{kind or 'LogisticRegression'}: {exc}. Use that estimator's own parameter names "
+            "(scikit-learn's or LightGBM's)."
+        ) from None
+
+
+def _meta_learner(kind: str | None, seed: int, kwargs: dict[str, Any] | None) -> Any:
+    """The estimator; the user's keyword arguments override this project's defaults."""
     kind = kind or "LogisticRegression"
-    kwargs = dict(kwargs or {})
-    if kind == "LogisticRegression":
-        from sklearn.linear_model import LogisticRegression
+    if kind in ("LogisticRegression", "LogisticRegressionCV"):
+        from sklearn import linear_model
 
-        return LogisticRegression(max_iter=1000, random_state=seed, **kwargs)
-    if kind == "LogisticRegressionCV":
-        from sklearn.linear_model import LogisticRegressionCV
-
-        return LogisticRegressionCV(max_iter=1000, random_state=seed, **kwargs)
+        return getattr(linear_model, kind)(
+            **{"max_iter": 1000, "random_state": seed, **(kwargs or {})}
+        )
     if kind == "LightGBMClassifier":
         from lightgbm import LGBMClassifier
 
-        return LGBMClassifier(
-            n_estimators=100, num_leaves=8, verbose=-1, random_state=seed, **kwargs
-        )
+        defaults = {"n_estimators": 100, "num_leaves": 8, "verbose": -1, "random_state": seed}
+        return LGBMClassifier(**{**defaults, **(kwargs or {})})
     raise ConfigError(
         f"training.stack_ensemble_settings.stack_meta_learner_type {kind!r} is not supported "
         f"for classification. Use one of: {', '.join(STACK_META_LEARNERS)}."
@@ -381,6 +392,7 @@ def stack(
     w: np.ndarray | None = None,
     *,
     meta_learner: str | None = None,
+    meta_kwargs: dict[str, Any] | None = None,
     seed: int = 0,
     max_members: int = 6,
 ) -> EnsembleResult:
@@ -390,7 +402,7 @@ def stack(
     scores = [metrics.score(metric, y, p, w) for p in candidates]
     members = sorted(np.argsort(scores)[::-1][:max_members].tolist())
     features = np.hstack([candidates[i] for i in members])
-    meta = make_meta_learner(meta_learner, seed)
+    meta = make_meta_learner(meta_learner, seed, meta_kwargs)
     folds = StratifiedKFold(
         n_splits=min(5, int(np.bincount(y).min()) or 2), shuffle=True, random_state=seed
     )
@@ -415,6 +427,7 @@ def build_ensembles(
     stacked: bool,
     meta_learner: str | None,
     seed: int,
+    meta_kwargs: dict[str, Any] | None = None,
     first_number: int,
 ) -> Iterator[Candidate]:
     """VotingEnsemble (if ``vote``) then StackEnsemble (if ``stacked``, with ``meta_learner``)
@@ -437,7 +450,15 @@ def build_ensembles(
         builders.append(
             (
                 "StackEnsemble",
-                lambda: stack(oofs, y, metric, w, meta_learner=meta_learner, seed=seed),
+                lambda: stack(
+                    oofs,
+                    y,
+                    metric,
+                    w,
+                    meta_learner=meta_learner,
+                    meta_kwargs=meta_kwargs,
+                    seed=seed,
+                ),
             )
         )
     for number, (name, build) in enumerate(builders, start=first_number):
@@ -495,7 +516,9 @@ def refit_candidate(
 
 
 def leaderboard_candidates(
-    singles: list[Candidate], pool: list[Candidate], ensembles: list[Candidate],
+    singles: list[Candidate],
+    pool: list[Candidate],
+    ensembles: list[Candidate],
     rest: list[Candidate],
 ) -> tuple[list[Candidate], list[Candidate]]:
     """The job's candidates and its other leaderboard rows, each trial once: the trials as

@@ -80,6 +80,8 @@ class TrainingSettings:
     enable_model_explainability: bool = True
     stack_meta_learner_type: str | None = None
     stack_meta_learner_train_percentage: float | None = None
+    # Keyword arguments of the meta-learner (the SDK spells it stack_meta_learner_k_wargs).
+    stack_meta_learner_kwargs: dict[str, Any] | None = None
     # Only algorithms with an ONNX converter; the best child gets outputs/model.onnx.
     enable_onnx_compatible_models: bool = False
 

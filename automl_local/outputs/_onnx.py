@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from automl_local.exceptions import ConfigError
+from automl_local.model import LOG_PROBA_FLOOR, LogProbaMeta
 
 __all__ = ["ONNX_ALGORITHMS", "onnx_inputs", "restrict_to_onnx", "to_onnx"]
 
@@ -230,7 +231,12 @@ def to_onnx(model: Any, *, name: str = "automl_local") -> Any:
     if model.meta is not None:
         stacked = g.op("Concat", probas, axis=1) if len(probas) > 1 else probas[0]
         n_in = len(probas) * len(model.classes)
-        proba = g.include(_convert(model.meta, n_in), stacked, "meta_")
+        meta = model.meta
+        if isinstance(meta, LogProbaMeta):  # the meta-learner reads log-probabilities
+            low = g.const(LOG_PROBA_FLOOR, dtype=np.float32)
+            stacked = g.op("Log", [g.op("Clip", [stacked, low, g.const(1.0, dtype=np.float32)])])
+            meta = meta.learner_
+        proba = g.include(_convert(meta, n_in), stacked, "meta_")
     elif len(probas) == 1:
         proba = probas[0]
     else:

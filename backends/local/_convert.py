@@ -10,10 +10,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from automl_local.backends.local._compute import SERVERLESS, _bare_name
 
+from automl_local.ensemble import make_meta_learner
 from automl_local.exceptions import ConfigError
 from automl_local.metrics import PYTHON_DEFAULT_PRIMARY_METRIC, normalize_metric
 from automl_local.search import bound_ray_address, canonical_algorithm, compute_variable
@@ -167,7 +168,14 @@ def settings_from_job(
             stack_meta_learner_train_percentage=None
             if stack is None
             else stack.stack_meta_learner_train_percentage,
+            stack_meta_learner_kwargs=None
+            if stack is None or not stack.stack_meta_learner_k_wargs
+            else dict(stack.stack_meta_learner_k_wargs),
             enable_onnx_compatible_models=bool(training.enable_onnx_compatible_models),
+        )
+    if train_settings.enable_stack_ensemble:  # a bad meta-learner fails now, not at the end
+        make_meta_learner(
+            train_settings.stack_meta_learner_type, 0, train_settings.stack_meta_learner_kwargs
         )
     featurization = FeaturizationSettings()
     if feat is not None:
@@ -238,7 +246,7 @@ def settings_from_job(
 def job_from_settings(s: JobSettings) -> Any:
     """The azure-ai-ml entity for stored settings, so ``jobs.get`` returns Azure's type."""
     from azure.ai.ml import Input, automl
-    from azure.ai.ml.automl import ColumnTransformer
+    from azure.ai.ml.automl import ColumnTransformer, StackEnsembleSettings
 
     def _in(path: str | None) -> Any:
         return None if path is None else Input(type="mltable", path=path)
@@ -279,6 +287,16 @@ def job_from_settings(s: JobSettings) -> Any:
         enable_model_explainability=t.enable_model_explainability,
         enable_onnx_compatible_models=t.enable_onnx_compatible_models,
     )
+    stacked = (t.stack_meta_learner_type, t.stack_meta_learner_train_percentage,
+               t.stack_meta_learner_kwargs)  # fmt: skip
+    if any(v is not None for v in stacked):
+        job.training.stack_ensemble_settings = StackEnsembleSettings(
+            stack_meta_learner_type=cast(Any, t.stack_meta_learner_type),  # the enum's value
+            stack_meta_learner_train_percentage=0.2  # the SDK's default
+            if t.stack_meta_learner_train_percentage is None
+            else t.stack_meta_learner_train_percentage,
+            stack_meta_learner_k_wargs=t.stack_meta_learner_kwargs,
+        )
     f = s.featurization
     job.set_featurization(
         mode=f.mode,

@@ -157,3 +157,43 @@ def test_the_ensembles_time_is_the_least_of_several_timings(monkeypatch) -> None
     seconds = ensemble_seconds(np.zeros((4, 2)), np.array([0, 1, 0, 1]), "AUC_weighted")
     assert len(calls) == 5
     assert STACK_SECONDS <= seconds < STACK_SECONDS + ENSEMBLE_SCORINGS * 0.01  # not 125 s
+
+
+def _confident_members(seed, n=4000):
+    """Three members with independent errors, each sure of itself: probabilities in the tails."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    out = []
+    for _ in range(3):
+        logit = 4.0 * (2 * y - 1) + rng.normal(0, 4.0, n)
+        p = 1 / (1 + np.exp(-logit))
+        out.append(np.column_stack([1 - p, p]))
+    return y, out
+
+
+def test_the_stack_blends_log_probabilities_not_probabilities():
+    """Independent members add in log-odds; a blend linear in p cannot see into the tails."""
+    from sklearn.linear_model import LogisticRegression
+
+    from automl_local.ensemble import make_meta_learner
+    from automl_local.model import LogProbaMeta
+
+    y, cands = _confident_members(0)
+    test_y, test_cands = _confident_members(1)
+    meta = make_meta_learner("LogisticRegression", 0).fit(np.hstack(cands), y)
+    assert isinstance(meta, LogProbaMeta)
+    ours = metrics.score("AUC_weighted", test_y, meta.predict_proba(np.hstack(test_cands)))
+    raw = LogisticRegression(max_iter=1000).fit(np.hstack(cands), y)
+    linear = metrics.score("AUC_weighted", test_y, raw.predict_proba(np.hstack(test_cands)))
+    assert ours > linear + 0.002, (ours, linear)
+    zeros = np.hstack([np.column_stack([np.ones(3), np.zeros(3)])] * 3)  # members sure of "0"
+    assert np.isfinite(meta.predict_proba(zeros)).all()
+
+
+def test_a_meta_learner_keyword_it_does_not_take_is_refused():
+    from automl_local.ensemble import make_meta_learner
+
+    with pytest.raises(ConfigError, match=r"stack_meta_learner_kwargs \{'bogus': 1\} do not fit "
+                       r"LogisticRegression: .*bogus.* Use that estimator's own parameter names"):
+        make_meta_learner("LogisticRegression", 0, {"bogus": 1})
+    assert make_meta_learner("LightGBMClassifier", 0, {"num_leaves": 4}).learner.num_leaves == 4

@@ -96,6 +96,7 @@ def azure_view(properties: dict[str, Any], job_name: str) -> dict[str, Any]:
             "enable_onnx_compatible_models": training.get("enableOnnxCompatibleModels", False),
             "stack_meta_learner_type": stack.get("stackMetaLearnerType"),
             "stack_meta_learner_train_percentage": stack.get("stackMetaLearnerTrainPercentage"),
+            "stack_meta_learner_kwargs": stack.get("stackMetaLearnerKWargs"),
         },
         "featurization": {
             "mode": feat.get("mode", "auto").lower(),
@@ -160,3 +161,45 @@ def test_azure_view_reads_a_service_default_as_missing(fake_azure: Any) -> None:
     azure = azure_view(*_submit_to_fake_azure(minimal, fake_azure))
     assert azure["primary_metric"] == "AUC_weighted"  # the YAML path's default metric
     assert azure["limits"]["max_trials"] is None and azure["limits"]["timeout_minutes"] is None
+
+
+def test_the_stack_meta_learner_kwargs_reach_the_meta_learner() -> None:
+    """Python only: the SDK's YAML loader cannot build them (it passes stack_meta_learner_kwargs
+    to a constructor that takes stack_meta_learner_k_wargs and raises TypeError)."""
+    from automl_local.backends.local._convert import job_from_settings, settings_from_job
+    from azure.ai.ml import Input, automl
+    from azure.ai.ml.automl import StackEnsembleSettings
+
+    from automl_local.ensemble import make_meta_learner
+
+    job = automl.classification(
+        training_data=Input(type="mltable", path="./train"), target_column_name="y",
+        primary_metric="AUC_weighted",
+    )  # fmt: skip
+    job.set_training(stack_ensemble_settings=StackEnsembleSettings(
+        stack_meta_learner_type="LogisticRegression", stack_meta_learner_k_wargs={"C": 0.25}))
+    settings = settings_from_job(job, name="kw", base_dir=Path("."),
+                                 resolve_path=lambda path, base: str(path), warnings=[])
+    t = settings.training
+    assert t.stack_meta_learner_kwargs == {"C": 0.25}
+    meta = make_meta_learner(t.stack_meta_learner_type, 0, t.stack_meta_learner_kwargs)
+    assert meta.learner.C == 0.25
+    back = job_from_settings(settings).training.stack_ensemble_settings
+    assert back.stack_meta_learner_k_wargs == {"C": 0.25}
+    assert str(back.stack_meta_learner_type).endswith("LogisticRegression")
+
+
+def test_a_meta_learner_that_cannot_be_built_is_refused_at_submission() -> None:
+    from automl_local.backends.local._convert import settings_from_job
+    from azure.ai.ml import Input, automl
+    from azure.ai.ml.automl import StackEnsembleSettings
+
+    from automl_local.exceptions import ConfigError
+
+    job = automl.classification(
+        training_data=Input(type="mltable", path="./train"), target_column_name="y")
+    job.set_training(stack_ensemble_settings=StackEnsembleSettings(
+        stack_meta_learner_type="LogisticRegression", stack_meta_learner_k_wargs={"Cee": 1}))
+    with pytest.raises(ConfigError, match=r"stack_meta_learner_kwargs \{'Cee': 1\} do not fit"):
+        settings_from_job(job, name="kw", base_dir=Path("."),
+                          resolve_path=lambda path, base: str(path), warnings=[])
