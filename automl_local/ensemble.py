@@ -13,6 +13,7 @@ so that it competes fairly with the single models.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -377,6 +378,11 @@ def _meta_learner(kind: str | None, seed: int, kwargs: dict[str, Any] | None) ->
     if kind == "LightGBMClassifier":
         from lightgbm import LGBMClassifier
 
+        # LGBMClassifier passes unknown keywords to the booster, which (verbose=-1) drops a
+        # misspelt one without a word: only its named parameters are taken.
+        unknown = set(kwargs or {}) - set(inspect.signature(LGBMClassifier).parameters)
+        if unknown:
+            raise TypeError(f"LGBMClassifier takes no keyword {', '.join(sorted(unknown))}")
         defaults = {"n_estimators": 100, "num_leaves": 8, "verbose": -1, "random_state": seed}
         return LGBMClassifier(**{**defaults, **(kwargs or {})})
     raise ConfigError(

@@ -193,7 +193,29 @@ def test_the_stack_blends_log_probabilities_not_probabilities():
 def test_a_meta_learner_keyword_it_does_not_take_is_refused():
     from automl_local.ensemble import make_meta_learner
 
-    with pytest.raises(ConfigError, match=r"stack_meta_learner_kwargs \{'bogus': 1\} do not fit "
-                       r"LogisticRegression: .*bogus.* Use that estimator's own parameter names"):
+    with pytest.raises(
+        ConfigError,
+        match=r"stack_meta_learner_kwargs \{'bogus': 1\} do not fit "
+        r"LogisticRegression: .*bogus.* Use that estimator's own parameter names",
+    ):
         make_meta_learner("LogisticRegression", 0, {"bogus": 1})
     assert make_meta_learner("LightGBMClassifier", 0, {"num_leaves": 4}).learner.num_leaves == 4
+    with pytest.raises(
+        ConfigError,
+        match=r"\{'num_leafs': 4\} do not fit LightGBMClassifier: "
+        r"LGBMClassifier takes no keyword num_leafs",
+    ):
+        make_meta_learner("LightGBMClassifier", 0, {"num_leafs": 4})  # LightGBM would drop it
+
+
+def test_the_stack_ensemble_is_built_with_the_meta_learner_kwargs(candidates):
+    from automl_local.ensemble import build_ensembles
+
+    y, cands = candidates
+    singles = [Candidate(i, "LightGBM", 0.0, members=[("LightGBM", {"i": i})], oof=p)
+               for i, p in enumerate(cands)]  # fmt: skip
+    built = list(build_ensembles(singles, y, "AUC_weighted", None, vote=False, stacked=True,
+                                 meta_learner="LogisticRegression", seed=0,
+                                 meta_kwargs={"C": 0.125}, first_number=9))  # fmt: skip
+    assert [c.algorithm for c in built] == ["StackEnsemble"]
+    assert built[0].meta.learner_.C == 0.125
