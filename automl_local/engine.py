@@ -489,6 +489,8 @@ class _JobRun:
         executor.close()  # the workers' memory is free for the explanation and the saving
         model.columns = list(d.X.columns)
         if not best.ensembled_iterations:  # the trial's own child run, as the search scored it
+            # ... with the parameters of the model refit (re-scoring may set a booster's rounds)
+            by_number.get(best.number, best).members = best.members
             best = by_number.get(best.number, best)
         if best.number != preferred.number:
             d.notes.append(

@@ -11,7 +11,10 @@ distinct trials (:func:`rescore_library`) are fitted again by
 as ``rescore`` tasks on the search's executor (local worker processes or
 Ray, like the trials). The VotingEnsemble, the StackEnsemble and the choice
 then use those out-of-fold predictions: ten times the rows. The final models
-are still refit on all rows, as before.
+are still refit on all rows, as before, except that a booster's round count is
+the one early stopping found in the folds (``search.rescore_trial``), scaled
+for the refit's larger training set; ``Rescored.rounds`` and the job's note
+record each change.
 
 The time comes out of the end-of-budget reserve: while searching, the job
 keeps what :func:`plan` needs for the best ``RESCORE_MODELS`` trials (their
@@ -135,6 +138,8 @@ class Rescored:
     w: np.ndarray | None
     seconds: float
     missed: list[str] = field(default_factory=list)  # trials not re-scored, and why
+    # trial number -> (its rounds, the refit's): boosters whose rounds early stopping set
+    rounds: dict[int, tuple[int, int]] = field(default_factory=dict)
 
     def summary(self, job: str, holdout: dict[int, float], chosen: Candidate) -> dict[str, Any]:
         """What the job's result and properties record about the re-scoring."""
@@ -151,15 +156,26 @@ class Rescored:
             "chosen": f"{job}_{chosen.number}",
             "chosen_cv_score": round(chosen.score, 6),
             "missed": self.missed,
+            "refit_rounds": {
+                f"{job}_{n}": {"trial": trial, "refit": refit}
+                for n, (trial, refit) in self.rounds.items()
+            },
         }
 
     def note(
         self, holdout: dict[int, float], ensembles: list[Candidate], chosen: Candidate
     ) -> str:
         """The job's note: what was re-scored, every CV score, what was chosen."""
+
+        def rounds(n: int) -> str:
+            if n not in self.rounds:
+                return ""
+            trial, refit = self.rounds[n]
+            return f"; refit with {refit} rounds, early-stopped, not {trial}"
+
         scores = ", ".join(
-            [f"{c.algorithm} {c.number}: {c.score:.4f} (holdout {holdout[c.number]:.4f})"
-             for c in self.candidates if c.number in holdout]
+            [f"{c.algorithm} {c.number}: {c.score:.4f} (holdout {holdout[c.number]:.4f}"
+             f"{rounds(c.number)})" for c in self.candidates if c.number in holdout]
             + [f"{c.algorithm} {c.number}: {c.score:.4f}" for c in ensembles]
         )  # fmt: skip
         return (
@@ -187,6 +203,7 @@ def rescore(
     queue = list(records)
     by_number = {r.number: r for r in records}
     oofs: dict[int, np.ndarray] = {}
+    refit_params: dict[int, dict[str, Any]] = {}
     missed: list[str] = []
 
     def next_task() -> TrialTask | None:
@@ -205,6 +222,7 @@ def rescore(
                 number = event.handle.task.key
                 if event.kind == "done" and event.oof is not None:
                     oofs[number] = event.oof
+                    refit_params[number] = event.params or by_number[number].params
                 else:
                     missed.append(f"{number}: {event.error or event.kind}")
     finally:
@@ -216,21 +234,25 @@ def rescore(
     y = shared.y[rows]
     w = None if shared.w is None else shared.w[rows]
     candidates = []
+    rounds: dict[int, tuple[int, int]] = {}
     for number in (r.number for r in records if r.number in oofs):
-        r, oof = by_number[number], oofs[number]
+        r, oof, params = by_number[number], oofs[number], refit_params[number]
+        changed = [k for k, v in params.items() if r.params.get(k) != v]  # the round count
+        if changed:
+            rounds[number] = (int(r.params[changed[0]]), int(params[changed[0]]))
         candidates.append(
             Candidate(
                 number,
                 r.algorithm,
                 metrics.score(shared.metric, y, oof, w),
                 seconds=r.seconds,
-                members=[(r.algorithm, r.params)],
+                members=[(r.algorithm, params)],
                 oof=oof,
                 node=r.node,
                 eval_rows=rows,
             )
         )
-    return Rescored(candidates, rows, y, w, time.monotonic() - t0, missed)
+    return Rescored(candidates, rows, y, w, time.monotonic() - t0, missed, rounds)
 
 
 SKIPPED_NOTE = (

@@ -106,9 +106,12 @@ def children_with_models(ctx: JobOutputs) -> dict[int, Any]:
     fitted = {_key(m): pair for m, pair in zip(best.members, ctx.model.members, strict=True)}
     singles = [c for c in ctx.candidates if not c.ensembled_iterations and c.oof is not None]
     by_number = {c.number: c for c in singles}
+    # A member as the ensemble holds it: after re-scoring, a booster's rounds may differ
+    # from its trial's (automl_local.rescore); its outputs are the model the ensemble uses.
+    member_of = dict(zip(best.ensembled_iterations, best.members, strict=False))
     for number in best.ensembled_iterations:
         c = by_number[number]
-        family, model = fitted[_key(c.members[0])]
+        family, model = fitted[_key(member_of[number])]
         chosen[number] = _single(ctx, family, model, c.algorithm)
     for c in sorted(singles, key=lambda c: -c.score)[:TOP_SINGLES]:
         if c.number in chosen:

@@ -39,6 +39,8 @@ from automl_local.search._ray import RayExecutor
 from automl_local.search._refit import Member, member_key, refit_members
 from automl_local.search._search import SearchLimits, TrialRecord, run_search
 from automl_local.search._worker import (
+    ROUNDS_CAP,
+    ROUNDS_PATIENCE,
     SharedData,
     Worker,
     allow_fork,
@@ -51,6 +53,8 @@ from automl_local.search._worker import (
 __all__ = [
     "ESTIMATORS",
     "RAY_ADDRESS_ENV",
+    "ROUNDS_CAP",
+    "ROUNDS_PATIENCE",
     "Dispatcher",
     "Estimator",
     "LocalProcessExecutor",

@@ -87,6 +87,9 @@ class Estimator(abc.ABC):
     family: ClassVar[str] = "tree"  # which Featurizer family it consumes
     supports_weights: ClassVar[bool] = True
     max_rows: ClassVar[int | None] = None
+    # The parameter that counts boosting rounds, for a learner that can stop early on
+    # held-out rows (:meth:`fit_early_stopped`): the re-scoring sets it (automl_local.rescore).
+    rounds_param: ClassVar[str | None] = None
 
     def unusable_reason(self, *, n_rows: int, weighted: bool) -> str | None:
         if weighted and not self.supports_weights:
@@ -118,6 +121,21 @@ class Estimator(abc.ABC):
             return model.fit(X, y, sample_weight=w)
         return model.fit(X, y)
 
+    def fit_early_stopped(
+        self,
+        model: Any,
+        train: tuple[np.ndarray, np.ndarray, np.ndarray | None],
+        held_out: tuple[np.ndarray, np.ndarray, np.ndarray | None],
+        cat: list[int],
+        *,
+        patience: int,
+        auc: bool,
+    ) -> int:
+        """Fit ``model`` on ``train`` (X, y, w), stopping once ``held_out`` has not improved
+        for ``patience`` rounds (on AUC when ``auc``, else the learner's log loss); return
+        the best round count. Only learners with a ``rounds_param`` have one."""
+        raise NotImplementedError(f"{self.name} does not stop early")
+
     def for_inference(self, model: Any) -> Any:
         """Tune a fitted model for serving (one thread: parallelism comes from workers)."""
         if hasattr(model, "n_jobs"):
@@ -128,6 +146,7 @@ class Estimator(abc.ABC):
 @register
 class LightGBM(Estimator):
     name = "LightGBM"
+    rounds_param = "n_estimators"
 
     def search_space(self, trial: Any, n_rows: int) -> dict[str, Any]:
         p = self.p
@@ -169,6 +188,33 @@ class LightGBM(Estimator):
     ) -> Any:
         return model.fit(X, y, sample_weight=w, categorical_feature=cat or "auto")
 
+    def fit_early_stopped(
+        self,
+        model: Any,
+        train: tuple[np.ndarray, np.ndarray, np.ndarray | None],
+        held_out: tuple[np.ndarray, np.ndarray, np.ndarray | None],
+        cat: list[int],
+        *,
+        patience: int,
+        auc: bool,
+    ) -> int:
+        import inspect
+
+        import lightgbm
+
+        (X, y, w), (Xv, yv, wv) = train, held_out
+        # LightGBM 4.7 renamed eval_set (deprecated) to eval_X / eval_y.
+        held = ({"eval_X": (Xv,), "eval_y": (yv,)}
+                if "eval_X" in inspect.signature(type(model).fit).parameters
+                else {"eval_set": [(Xv, yv)]})  # fmt: skip
+        model.fit(
+            X, y, sample_weight=w, categorical_feature=cat or "auto", **held,
+            eval_sample_weight=None if wv is None else [wv],
+            eval_metric="auc" if auc else None,
+            callbacks=[lightgbm.early_stopping(patience, verbose=False)],
+        )  # fmt: skip
+        return int(model.best_iteration_ or model.n_estimators)
+
     def for_inference(self, model: Any) -> Any:
         from automl_local.model import BoosterClassifier
 
@@ -178,6 +224,7 @@ class LightGBM(Estimator):
 @register
 class XGBoostClassifier(Estimator):
     name = "XGBoostClassifier"
+    rounds_param = "n_estimators"
 
     def search_space(self, trial: Any, n_rows: int) -> dict[str, Any]:
         p = self.p
@@ -206,6 +253,23 @@ class XGBoostClassifier(Estimator):
         return XGBClassifier(
             **params, tree_method="hist", n_jobs=n_jobs, random_state=seed, verbosity=0
         )
+
+    def fit_early_stopped(
+        self,
+        model: Any,
+        train: tuple[np.ndarray, np.ndarray, np.ndarray | None],
+        held_out: tuple[np.ndarray, np.ndarray, np.ndarray | None],
+        cat: list[int],
+        *,
+        patience: int,
+        auc: bool,
+    ) -> int:
+        (X, y, w), (Xv, yv, wv) = train, held_out
+        # predict_proba then uses the best round (XGBoost's rule after early stopping).
+        model.set_params(early_stopping_rounds=patience, eval_metric="auc" if auc else None)
+        model.fit(X, y, sample_weight=w, eval_set=[(Xv, yv)],
+                  sample_weight_eval_set=None if wv is None else [wv], verbose=False)  # fmt: skip
+        return int(model.best_iteration) + 1
 
     def for_inference(self, model: Any) -> Any:
         from automl_local.model import BoosterClassifier
@@ -272,6 +336,7 @@ class GradientBoosting(Estimator):
     """scikit-learn's histogram gradient boosting (fast GradientBoosting on large data)."""
 
     name = "GradientBoosting"
+    rounds_param = "max_iter"
 
     def search_space(self, trial: Any, n_rows: int) -> dict[str, Any]:
         p = self.p
@@ -290,6 +355,24 @@ class GradientBoosting(Estimator):
         from sklearn.ensemble import HistGradientBoostingClassifier
 
         return HistGradientBoostingClassifier(**params, early_stopping=False, random_state=seed)
+
+    def fit_early_stopped(
+        self,
+        model: Any,
+        train: tuple[np.ndarray, np.ndarray, np.ndarray | None],
+        held_out: tuple[np.ndarray, np.ndarray, np.ndarray | None],
+        cat: list[int],
+        *,
+        patience: int,
+        auc: bool,
+    ) -> int:
+        (X, y, w), (Xv, yv, wv) = train, held_out
+        model.set_params(early_stopping=True, n_iter_no_change=patience,
+                         scoring="roc_auc" if auc else "loss")  # fmt: skip
+        model.fit(X, y, sample_weight=w, X_val=Xv, y_val=yv, sample_weight_val=wv)
+        # It keeps the rounds past the best (unlike LightGBM and XGBoost): count back.
+        stopped = model.n_iter_ < model.max_iter
+        return max(1, int(model.n_iter_) - (patience if stopped else 0))
 
 
 @register

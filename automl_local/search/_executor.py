@@ -101,7 +101,8 @@ class TrialEvent:
     - ``fold``: ``step`` and ``value`` (a fold's score); the executor waits for
       :meth:`TrialExecutor.answer` when it prunes interactively;
     - ``done``: ``oof`` (out-of-fold probabilities), ``fit_seconds`` and
-      ``fold_scores`` (reported afterwards when pruning is not interactive);
+      ``fold_scores`` (reported afterwards when pruning is not interactive); a
+      ``rescore`` adds ``params``, what the final refit should use;
     - ``pruned``; ``model``: ``model`` (a refit's fitted estimator);
     - ``error``: ``error`` (one line), ``lost`` when the process or node died;
     - ``timeout``: made by the :class:`Dispatcher` when it cancels a task.
@@ -114,6 +115,7 @@ class TrialEvent:
     oof: np.ndarray | None = None
     fit_seconds: float = 0.0
     fold_scores: list[float] = field(default_factory=list)
+    params: dict[str, Any] | None = None  # a rescore's parameters for the final refit
     model: Any = None
     error: str = ""
     lost: bool = False
@@ -159,7 +161,10 @@ def event_from_message(handle: TrialHandle, msg: tuple[Any, ...]) -> TrialEvent:
     if kind == "fold":
         return TrialEvent(handle, "fold", step=msg[1], value=msg[2])
     if kind == "done":
-        return TrialEvent(handle, "done", oof=msg[1], fit_seconds=msg[2], fold_scores=msg[3])
+        params = msg[4] if len(msg) > 4 else None  # a rescore's refit parameters
+        return TrialEvent(
+            handle, "done", oof=msg[1], fit_seconds=msg[2], fold_scores=msg[3], params=params
+        )
     if kind == "pruned":
         return TrialEvent(handle, "pruned")
     if kind == "model":

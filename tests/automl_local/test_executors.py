@@ -23,6 +23,7 @@ from automl_local.engine import run_job
 from automl_local.exceptions import ConfigError
 from automl_local.featurize import Featurizer
 from automl_local.search import (
+    ESTIMATORS,
     Dispatcher,
     LocalProcessExecutor,
     RayExecutor,
@@ -134,6 +135,39 @@ def test_a_holdout_job_rescores_its_best_trials_by_cv_on_the_executor(
     phase = next(e for e in events if e.get("phase") == "re-scoring")
     assert [f"rescored_{n}" for n in phase["trials"]] == list(cv["cv_scores"])
     assert result["best_child_run_id"] == cv["chosen"]
+
+
+def test_a_rescored_booster_gets_its_rounds_from_early_stopping(ray_address: str | None) -> None:
+    shared = _shared(600)
+    shared.rescore_splits = shared.splits
+    executor = _executor(ray_address)
+    executor.share(shared)
+    dispatcher = Dispatcher(executor, slots=1, resources=Resources())
+    # Far too many rounds at a high learning rate: each fold stops long before 400.
+    tasks = {
+        "LightGBM": {"n_estimators": 400, "learning_rate": 0.3, "num_leaves": 31},
+        "XGBoostClassifier": {"n_estimators": 400, "learning_rate": 0.3, "max_depth": 6},
+        "GradientBoosting": {"max_iter": 400, "learning_rate": 0.3, "max_leaf_nodes": 31},
+        "RandomForest": {"n_estimators": 20, "max_features": 0.5, "min_samples_leaf": 3,
+                         "criterion": "gini"},
+    }  # fmt: skip
+    try:
+        for algorithm, params in tasks.items():
+            dispatcher.submit(TrialTask("rescore", algorithm, params, key=algorithm))
+            (event,) = _until_ended(dispatcher)
+            assert event.kind == "done" and event.oof.shape == (600, 2), event.error
+            assert min(event.fold_scores) > 0.8
+            refit = event.params
+            assert refit is not None
+            if algorithm == "RandomForest":
+                assert refit == params  # no rounds to set
+            else:  # the folds' mean best round, times k/(k-1) = 1.5 for three folds
+                rounds = ESTIMATORS[algorithm].rounds_param
+                assert {k: v for k, v in refit.items() if k != rounds} == {
+                    k: v for k, v in params.items() if k != rounds}
+                assert 1 <= refit[rounds] < 200, (algorithm, refit)
+    finally:
+        executor.close()
 
 
 def test_a_failing_trial_fails_alone(ray_address: str | None) -> None:

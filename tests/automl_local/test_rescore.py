@@ -98,6 +98,35 @@ def test_ensembles_are_built_and_chosen_on_the_cv_predictions(tmp_path: Path) ->
     assert parent and json.loads(parent[0].data.tags["cv_rescoring"]) == cv
 
 
+def test_boosters_are_refit_with_the_rounds_early_stopping_found(tmp_path: Path) -> None:
+    import mlflow
+
+    ws = Workspace(tmp_path / "ws")
+    s = _job(tmp_path, "rounds", validation_data_size=0.1)
+    s.training.allowed_training_algorithms = ["LightGBM", "XGBoostClassifier"]
+    result = run_job(s, ws, emit=lambda e: None)
+    cv = result["cv_rescoring"]
+    rounds = cv["refit_rounds"]
+    assert rounds and set(rounds) <= set(cv["cv_scores"])
+    assert all(r["refit"] != r["trial"] and r["refit"] >= 1 for r in rounds.values())
+    note = next(n for n in result["notes"] if n.startswith("Holdout validation: the best"))
+    for r in rounds.values():
+        assert f"refit with {r['refit']} rounds, early-stopped, not {r['trial']}" in note
+    # The saved model's boosters have those rounds: the chosen child or the ensemble's members.
+    model = mlflow.sklearn.load_model(str(ws.job_dir(s.name) / "outputs" / "best_model"))
+    numbers = result.get("ensembled_iterations") or [int(cv["chosen"].rsplit("_", 1)[1])]
+    checked = 0
+    for number, (_family, member) in zip(numbers, model.members, strict=True):
+        expected = rounds.get(f"rounds_{number}")
+        if expected and member.library == "xgboost":
+            assert member.booster.num_boosted_rounds() == expected["refit"]
+            checked += 1
+        elif expected:  # LightGBM may end a tree list early on tiny data, never go past it
+            assert 1 <= member.booster.num_trees() <= expected["refit"]
+            checked += 1
+    assert checked
+
+
 def test_no_rescoring_when_validation_is_not_a_holdout_the_job_drew(tmp_path: Path) -> None:
     limits = LimitSettings(max_trials=3, timeout_minutes=3)
     folds = run_job(_job(tmp_path, "cv", n_cross_validations=3, limits=limits),
