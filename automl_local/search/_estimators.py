@@ -27,6 +27,8 @@ __all__ = [
 
 ESTIMATORS: dict[str, Estimator] = {}
 
+Rows = tuple[np.ndarray, np.ndarray, np.ndarray | None]  # X, y, sample weights (or None)
+
 
 def register(cls: type[Estimator]) -> type[Estimator]:
     ESTIMATORS[cls.name] = cls()
@@ -122,14 +124,7 @@ class Estimator(abc.ABC):
         return model.fit(X, y)
 
     def fit_early_stopped(
-        self,
-        model: Any,
-        train: tuple[np.ndarray, np.ndarray, np.ndarray | None],
-        held_out: tuple[np.ndarray, np.ndarray, np.ndarray | None],
-        cat: list[int],
-        *,
-        patience: int,
-        auc: bool,
+        self, model: Any, train: Rows, held_out: Rows, cat: list[int], *, patience: int, auc: bool
     ) -> int:
         """Fit ``model`` on ``train`` (X, y, w), stopping once ``held_out`` has not improved
         for ``patience`` rounds (on AUC when ``auc``, else the learner's log loss); return
@@ -189,14 +184,7 @@ class LightGBM(Estimator):
         return model.fit(X, y, sample_weight=w, categorical_feature=cat or "auto")
 
     def fit_early_stopped(
-        self,
-        model: Any,
-        train: tuple[np.ndarray, np.ndarray, np.ndarray | None],
-        held_out: tuple[np.ndarray, np.ndarray, np.ndarray | None],
-        cat: list[int],
-        *,
-        patience: int,
-        auc: bool,
+        self, model: Any, train: Rows, held_out: Rows, cat: list[int], *, patience: int, auc: bool
     ) -> int:
         import inspect
 
@@ -255,14 +243,7 @@ class XGBoostClassifier(Estimator):
         )
 
     def fit_early_stopped(
-        self,
-        model: Any,
-        train: tuple[np.ndarray, np.ndarray, np.ndarray | None],
-        held_out: tuple[np.ndarray, np.ndarray, np.ndarray | None],
-        cat: list[int],
-        *,
-        patience: int,
-        auc: bool,
+        self, model: Any, train: Rows, held_out: Rows, cat: list[int], *, patience: int, auc: bool
     ) -> int:
         (X, y, w), (Xv, yv, wv) = train, held_out
         # predict_proba then uses the best round (XGBoost's rule after early stopping).
@@ -357,14 +338,7 @@ class GradientBoosting(Estimator):
         return HistGradientBoostingClassifier(**params, early_stopping=False, random_state=seed)
 
     def fit_early_stopped(
-        self,
-        model: Any,
-        train: tuple[np.ndarray, np.ndarray, np.ndarray | None],
-        held_out: tuple[np.ndarray, np.ndarray, np.ndarray | None],
-        cat: list[int],
-        *,
-        patience: int,
-        auc: bool,
+        self, model: Any, train: Rows, held_out: Rows, cat: list[int], *, patience: int, auc: bool
     ) -> int:
         (X, y, w), (Xv, yv, wv) = train, held_out
         model.set_params(early_stopping=True, n_iter_no_change=patience,
