@@ -38,6 +38,7 @@ import numpy as np
 from automl_local import metrics
 from automl_local.ensemble import VOTE_MAX_MEMBERS, Candidate, library
 from automl_local.search import (
+    ESTIMATORS,
     Dispatcher,
     PreparedData,
     Resources,
@@ -237,9 +238,9 @@ def rescore(
     rounds: dict[int, tuple[int, int]] = {}
     for number in (r.number for r in records if r.number in oofs):
         r, oof, params = by_number[number], oofs[number], refit_params[number]
-        changed = [k for k, v in params.items() if r.params.get(k) != v]  # the round count
-        if changed:
-            rounds[number] = (int(r.params[changed[0]]), int(params[changed[0]]))
+        name = ESTIMATORS[r.algorithm].rounds_param  # set by early stopping (rescore_trial)
+        if name is not None and params.get(name) != r.params.get(name):
+            rounds[number] = (int(r.params[name]), int(params[name]))
         candidates.append(
             Candidate(
                 number,

@@ -110,12 +110,6 @@ def _fit_stopped(
     return model, rounds
 
 
-def _stops_early(algorithm: str, params: dict[str, Any]) -> bool:
-    """Whether re-scoring this trial sets its boosting rounds by early stopping."""
-    name = ESTIMATORS[algorithm].rounds_param
-    return name is not None and name in params
-
-
 def _proba(model: Any, X: np.ndarray, n_classes: int) -> np.ndarray:
     p = model.predict_proba(X)
     if p.shape[1] != n_classes:  # a fold missed a class: widen to all classes
@@ -172,29 +166,25 @@ def rescore_trial(
     """A trial cross-validated over every row (``shared.rescore_splits``), never pruned;
     with the parameters its final refit should use.
 
-    A booster (LightGBM, XGBoost) stops early on each fold's held-out rows, and the refit
-    gets the folds' mean best round count, scaled by k/(k-1) for its k/(k-1) times as
-    many rows. Why: the trial's own round count was tuned on one small holdout, and
-    boosters rated on AUC peak well before it (measured on bank marketing: the portfolio's
-    LightGBM and XGBoost settings stopped at 20-65 % of their rounds, and a VotingEnsemble
-    over stopped members scored 0.0004-0.0007 higher on held-out rows, on every seed; see
-    the README's "Boosting rounds" section).
+    A booster (LightGBM, XGBoost, GradientBoosting) stops early on each fold's held-out
+    rows, and the refit gets the folds' mean best round count, scaled by k/(k-1) for its
+    k/(k-1) times as many rows. Why: the trial's own round count was tuned on one small
+    holdout, and boosters rated on AUC peak well before it (measured on bank marketing: the
+    portfolio's LightGBM and XGBoost settings stopped at 20-65 % of their rounds, and a
+    VotingEnsemble over stopped members scored 0.0004-0.0007 higher on held-out rows, on
+    every seed; see the README's "Boosting rounds" section).
     The out-of-fold predictions come from the stopped boosters, as in AutoGluon's bagging.
     """
     if shared.rescore_splits is None:
         raise RuntimeError("a rescore task, but the shared data has no rescore_splits")
-    if not _stops_early(algorithm, params):
-        oof, seconds, scores = cv_trial(
-            shared, algorithm, params, lambda k, v: False, shared.rescore_splits
-        )
-        return oof, seconds, scores, params
-    rounds: list[int] = []
+    name = ESTIMATORS[algorithm].rounds_param
+    rounds: list[int] | None = [] if name is not None and name in params else None
     oof, seconds, scores = cv_trial(
         shared, algorithm, params, lambda k, v: False, shared.rescore_splits, rounds
     )
+    if not rounds or name is None:  # not a booster: the refit takes the trial's own parameters
+        return oof, seconds, scores, params
     k = len(shared.rescore_splits)
-    name = ESTIMATORS[algorithm].rounds_param
-    assert name is not None
     refit_rounds = max(1, round(float(np.mean(rounds)) * k / max(1, k - 1)))
     return oof, seconds, scores, {**params, name: refit_rounds}
 
