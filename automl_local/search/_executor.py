@@ -86,7 +86,11 @@ class Placement:
 
 @dataclass(eq=False)
 class TrialHandle:
-    """A submitted task; ``started`` is ``time.monotonic()`` at submission."""
+    """A submitted task.
+
+    ``started`` is ``time.monotonic()`` at submission, reset by executors that
+    queue (Ray) when the task starts running; ``where.pid`` is set from then on.
+    """
 
     task: TrialTask
     started: float = field(default_factory=time.monotonic)
@@ -238,7 +242,13 @@ class Dispatcher:
         for handle in list(self.running):
             if id(handle) in reported:
                 continue
-            over = self.task_timeout is not None and now - handle.started > self.task_timeout
+            # A task still queued (no pid yet) is not timed: a slow worker start-up on a busy
+            # cluster is not the trial's fault. The wall deadline still applies to it.
+            over = (
+                self.task_timeout is not None
+                and handle.where.pid is not None
+                and now - handle.started > self.task_timeout
+            )
             if over or (self.deadline is not None and now >= self.deadline):
                 ended.append(self._stop(handle, "trial_timeout" if over else "deadline"))
         return ended
