@@ -25,6 +25,7 @@ from automl_local.rescore import (
     plan,
     rescore,
     rescore_library,
+    rescore_seconds,
 )
 from automl_local.search import PreparedData, TrialRecord
 from automl_local.settings import JobSettings, LimitSettings, TrainingSettings
@@ -220,3 +221,14 @@ def test_a_single_finished_trial_is_not_rescored(tmp_path: Path) -> None:
     result = run_job(s, Workspace(tmp_path / "ws"), emit=lambda e: None)
     assert result["cv_rescoring"] == {"skipped": "fewer than two distinct finished trials"}
     assert not any("Holdout validation" in n for n in result["notes"])
+
+
+def test_a_boosters_rescoring_is_planned_at_its_capped_rounds() -> None:
+    """Its folds may grow to ROUNDS_CAP times its rounds before early stopping ends them."""
+    from automl_local.search import ROUNDS_CAP
+
+    forest = TrialRecord(0, "RandomForest", {"n_estimators": 100}, "Completed", 0.9, seconds=2.0)
+    booster = TrialRecord(1, "LightGBM", {"n_estimators": 100}, "Completed", 0.9, seconds=2.0)
+    one = rescore_seconds([forest], 1.0, 1)
+    assert one >= RESCORE_FOLDS * 2.0  # a fit per fold, with a margin
+    assert rescore_seconds([booster], 1.0, 1) == pytest.approx(ROUNDS_CAP * one)

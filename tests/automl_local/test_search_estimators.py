@@ -79,3 +79,64 @@ def test_each_estimator_suggests_builds_and_fits(name):
     assert proba.shape == (120, 2)
     for entry in est.portfolio(120):
         assert set(entry) == set(params), "portfolio entries must set every searched parameter"
+
+
+def _noisy(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 6))
+    y = (X[:, 0] + 0.5 * X[:, 1] + rng.normal(scale=1.5, size=n) > 0).astype(int)
+    return X, y
+
+
+def test_gradient_boosting_keeps_the_round_with_the_best_held_out_auc():
+    from sklearn.metrics import roc_auc_score
+
+    est = ESTIMATORS["GradientBoosting"]
+    (X, y), (Xv, yv) = _noisy(2000, 0), _noisy(1000, 1)
+    params = {"max_iter": 400, "learning_rate": 0.3, "max_leaf_nodes": 64,
+              "min_samples_leaf": 5, "l2_regularization": 1e-8}  # fmt: skip  (overfits)
+    model = est.build(params, n_jobs=1, seed=0, n_classes=2)
+    best = est.fit_early_stopped(model, (X, y, None), (Xv, yv, None), [], patience=50, auc=True)
+    aucs = [roc_auc_score(yv, raw) for raw in model.staged_decision_function(Xv)]
+    # Stopped long before 400 rounds, on a round within 5 of the best AUC up to the stop,
+    # and not on the rounds past it.
+    assert model.n_iter_ < 400 and best < model.n_iter_
+    assert aucs[best - 1] >= max(aucs[: best + 50]) - 0.002
+    assert aucs[best - 1] > aucs[model.n_iter_ - 1]
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "params", "n_jobs", "threads"),
+    [
+        ("RandomForest", {"n_estimators": 10, "max_features": 0.5, "min_samples_leaf": 5,
+                          "criterion": "gini"}, 1, 1),
+        # HistGradientBoosting's OpenMP regions gain little from a second thread: capped at 1.
+        ("GradientBoosting", {"max_iter": 20, "learning_rate": 0.1, "max_leaf_nodes": 8,
+                              "min_samples_leaf": 5, "l2_regularization": 1e-8}, 2, 1),
+    ],
+)  # fmt: skip
+def test_trial_fits_use_the_shared_thread_count(
+    monkeypatch: pytest.MonkeyPatch, algorithm: str, params: dict, n_jobs: int, threads: int
+) -> None:
+    """OpenMP and BLAS would take every core in each worker; trials run side by side."""
+    from threadpoolctl import threadpool_info
+
+    from automl_local.search import SharedData, cv_trial
+
+    seen: list[int] = []
+    base = type(ESTIMATORS[algorithm])
+
+    class Probe(base):  # type: ignore[misc, valid-type]
+        def fit(self, model, X, y, w, cat):  # type: ignore[no-untyped-def]
+            seen.extend(p["num_threads"] for p in threadpool_info())
+            return super().fit(model, X, y, w, cat)
+
+    monkeypatch.setitem(ESTIMATORS, algorithm, Probe())
+    X, y = _noisy(300, 0)
+    idx = np.arange(300)
+    shared = SharedData(matrices={"tree": X}, categorical={"tree": []}, y=y, w=None,
+                        splits=[(idx[:200], idx[200:])], n_classes=2, metric="AUC_weighted",
+                        n_jobs=n_jobs, seed=0)  # fmt: skip
+    oof, _, scores = cv_trial(shared, algorithm, params, lambda k, v: False)
+    assert oof is not None and scores[0] > 0.6
+    assert seen and set(seen) == {threads}, seen
