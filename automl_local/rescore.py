@@ -203,30 +203,50 @@ def rescore(
     deadline: float,
     slots: int,
     resources: Resources,
+    backlog: list[TrialRecord] | None = None,
+    room: Callable[[list[TrialRecord]], float | None] | None = None,
 ) -> Rescored | None:
     """Re-score ``records`` (best first) by cross-validation over every row, on ``executor``,
-    before ``deadline`` (``time.monotonic()``); None when fewer than two finished."""
+    before ``deadline`` (``time.monotonic()``); None when fewer than two finished.
+
+    Once they are all under way, trials of ``backlog`` follow, best first, each when
+    ``room(taken)`` (every trial taken so far, it last) gives a deadline for them all
+    (None: it would not fit): plans count a booster at its capped rounds, and most stop
+    well before them, so time is left more often than not.
+    """
     if shared.rescore_splits is None:
         raise ValueError("rescore needs SharedData.rescore_splits")
     t0 = time.monotonic()
-    queue = list(records)
-    by_number = {r.number: r for r in records}
+    queue, backlog = list(records), list(backlog or [])
+    taken = list(records)
+    by_number = {r.number: r for r in [*records, *backlog]}
     oofs: dict[int, np.ndarray] = {}
     refit_params: dict[int, dict[str, Any]] = {}
     missed: list[str] = []
 
     def next_task() -> TrialTask | None:
-        if not queue or time.monotonic() >= deadline:
+        if not queue and room is not None:  # the best of the backlog that still fits
+            for i, r in enumerate(backlog):
+                later = room([*taken, r])
+                if later is not None:
+                    taken.append(backlog.pop(i))
+                    queue.append(r)
+                    dispatcher.deadline = min(deadline, later)
+                    break
+        if not queue or time.monotonic() >= (dispatcher.deadline or deadline):
             return None
         r = queue.pop(0)
         return TrialTask("rescore", r.algorithm, r.params, key=r.number, number=r.number)
 
     dispatcher = Dispatcher(
-        executor, slots=min(slots, len(records)), resources=resources, deadline=deadline
+        executor, slots=min(slots, len(records) + len(backlog)), resources=resources,
+        deadline=deadline,
     )
     try:
-        while dispatcher.running or (queue and time.monotonic() < deadline):
+        while True:
             dispatcher.fill(next_task)
+            if not dispatcher.running:  # nothing left, or no time for it
+                break
             for event in dispatcher.step(0.25):
                 number = event.handle.task.key
                 if event.kind == "done" and event.oof is not None:
@@ -244,7 +264,7 @@ def rescore(
     w = None if shared.w is None else shared.w[rows]
     candidates = []
     rounds: dict[int, tuple[int, int]] = {}
-    for number in (r.number for r in records if r.number in oofs):
+    for number in (r.number for r in taken if r.number in oofs):
         r, oof, params = by_number[number], oofs[number], refit_params[number]
         name = ESTIMATORS[r.algorithm].rounds_param  # set by early stopping (rescore_trial)
         if name is not None and params.get(name) != r.params.get(name):
@@ -336,8 +356,18 @@ class RescoreStage:
         if planned:
             numbers = [r.number for r in planned]
             emit({"event": "phase", "phase": "re-scoring", "trials": numbers})
+            backlog = [r for r in rescore_library(records, RESCORE_MAX_MODELS)
+                       if r.number not in numbers]  # fmt: skip
+
+            def room(taken: list[TrialRecord]) -> float | None:
+                """The re-scoring's deadline with ``taken[-1]`` too, if it fits."""
+                end = deadline - self.refit_seconds(taken)
+                need = rescore_seconds(taken[-1:], self.rows_ratio, 1)
+                return end if time.monotonic() + need <= end else None
+
             rescored = rescore(executor, planned, shared, slots=self.slots, resources=resources,
-                               deadline=deadline - self.refit_seconds(planned))  # fmt: skip
+                               deadline=deadline - self.refit_seconds(planned),
+                               backlog=backlog, room=room)  # fmt: skip
         if rescored is None:
             self.summary = {"skipped": "too little time left in limits.timeout_minutes"}
             notes.append(SKIPPED_NOTE)

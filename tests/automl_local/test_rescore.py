@@ -187,8 +187,9 @@ def test_a_60_second_budget_keeps_no_time_for_it_and_300_seconds_does() -> None:
     assert RescoreStage(data, 0, 300.0, slots=1).folds is None
 
 
-def test_rescore_past_its_deadline_runs_nothing_and_returns_none() -> None:
-    from automl_local.search import LocalProcessExecutor, Resources, SharedData
+def _logistic_trials(n: int) -> tuple[Any, list[TrialRecord]]:
+    """Shared data with re-scoring folds over 100 rows, and ``n`` finished trials."""
+    from automl_local.search import SharedData
 
     y = np.tile([0, 1], 50)
     data = PreparedData(X=pd.DataFrame(index=range(100)), y=y, w=None, classes=[0, 1],
@@ -199,8 +200,15 @@ def test_rescore_past_its_deadline_runs_nothing_and_returns_none() -> None:
                         categorical={"linear": []}, y=y, w=None, splits=[], n_classes=2,
                         metric="AUC_weighted", n_jobs=1, seed=0,
                         rescore_splits=stage.folds)  # fmt: skip
-    records = [TrialRecord(i, "LogisticRegression", {"C": c}, "Completed", score=0.9, seconds=0.1)
-               for i, c in enumerate([0.1, 1.0])]  # fmt: skip
+    records = [TrialRecord(i, "LogisticRegression", {"C": 0.1 * (i + 1)}, "Completed",
+                           score=0.9, seconds=0.1) for i in range(n)]  # fmt: skip
+    return shared, records
+
+
+def test_rescore_past_its_deadline_runs_nothing_and_returns_none() -> None:
+    from automl_local.search import LocalProcessExecutor, Resources
+
+    shared, records = _logistic_trials(2)
     executor = LocalProcessExecutor()
     executor.share(shared)
     try:
@@ -213,6 +221,28 @@ def test_rescore_past_its_deadline_runs_nothing_and_returns_none() -> None:
         assert sorted(done.rows.tolist()) == list(range(100))
     finally:
         executor.close()
+
+
+def test_rescore_takes_backlog_trials_while_there_is_room_for_them() -> None:
+    from automl_local.search import LocalProcessExecutor, Resources
+
+    shared, records = _logistic_trials(5)
+    asked: list[list[int]] = []
+
+    def room(taken: list[TrialRecord]) -> float | None:
+        asked.append([r.number for r in taken])
+        return time.monotonic() + 60 if taken[-1].number != 2 else None  # no room for 2
+
+    executor = LocalProcessExecutor()
+    executor.share(shared)
+    try:
+        done = rescore(executor, records[:2], shared, deadline=time.monotonic() + 60, slots=1,
+                       resources=Resources(), backlog=records[2:], room=room)  # fmt: skip
+    finally:
+        executor.close()
+    # 2 did not fit: passed over for 3 and 4, which did.
+    assert done is not None and [c.number for c in done.candidates] == [0, 1, 3, 4]
+    assert [0, 1, 2] in asked and [0, 1, 3, 4, 2] in asked
 
 
 def test_a_single_finished_trial_is_not_rescored(tmp_path: Path) -> None:
