@@ -102,8 +102,9 @@ def rescore_seconds(records: list[TrialRecord], rows_ratio: float, slots: int) -
     A trial fitted once on the training rows; its re-scoring fits ``RESCORE_FOLDS``
     times on ``rows_ratio`` times as many rows (each fold's training part of every row),
     and a booster's folds may grow to ``ROUNDS_CAP`` times its rounds before early stopping
-    ends them. (Counting a booster at its own rounds planned a seed-1 bank job's
-    GradientBoosting at 24 s; its folds did not end in 32 s, and the re-scoring was lost.)
+    ends them. (Counting a booster at its own rounds, a seed-1 bank job planned about 24 s
+    for GradientBoosting and two RandomForests; the stage ran 43 s, fewer than two of them
+    finished, and the re-scoring was lost.)
     """
     each = [
         RESCORE_MARGIN * RESCORE_FOLDS * rows_ratio * r.seconds

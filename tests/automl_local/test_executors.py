@@ -207,6 +207,25 @@ def test_a_trial_past_its_timeout_is_killed(ray_address: str | None) -> None:
         executor.close()
 
 
+def test_a_queued_trial_is_timed_from_its_start_not_its_submission(
+    ray_address: str | None,
+) -> None:
+    """Three slow trials, two CPUs on the Ray cluster: the third waits for a free one, and
+    its timeout starts only then (it used to be killed while queued, before it had a pid)."""
+    executor = _executor(ray_address, workers=3)
+    executor.share(_shared(3000))
+    dispatcher = Dispatcher(executor, slots=3, resources=Resources(), task_timeout=2.0)
+    slow = {"n_estimators": 5000, "max_features": 1.0, "min_samples_leaf": 1, "criterion": "gini"}
+    try:
+        for n in range(3):
+            dispatcher.submit(TrialTask("trial", "RandomForest", slow, number=n))
+        events = _until_ended(dispatcher, 90)
+        assert len(events) == 3 and all(e.kind == "timeout" for e in events)
+        assert all(e.handle.where.pid for e in events), [e.handle.where for e in events]
+    finally:
+        executor.close()
+
+
 def test_the_wall_budget_holds(tmp_path: Path, ray_address: str | None) -> None:
     budget_minutes = 0.25
     s = _settings(tmp_path, "budget", ray_address, rows=3000,
