@@ -137,11 +137,12 @@ def _enqueue_portfolio(study: Any, algorithms: list[str], n_rows: int) -> None:
     if study.user_attrs.get("portfolio_enqueued"):
         return
     queue: list[tuple[str, dict[str, Any]]] = []
-    order = [a for a in _PORTFOLIO_ORDER if a in algorithms]
-    order += [a for a in algorithms if a not in _PORTFOLIO_ORDER]
-    entries = {name: ESTIMATORS[name].portfolio(n_rows) for name in order}
-    for rank in range(max((len(e) for e in entries.values()), default=0)):
-        queue += [(name, entries[name][rank]) for name in order if rank < len(entries[name])]
+    for rank in range(3):
+        for name in _PORTFOLIO_ORDER + [a for a in algorithms if a not in _PORTFOLIO_ORDER]:
+            if name in algorithms:
+                entries = ESTIMATORS[name].portfolio(n_rows)
+                if rank < len(entries):
+                    queue.append((name, entries[rank]))
     for name, params in queue:
         est = ESTIMATORS[name]
         study.enqueue_trial(
