@@ -37,7 +37,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from automl_local.data import bankmarketing_path
 from automl_local.ensemble import bagged_selection, make_meta_learner
-from automl_local.search import ESTIMATORS, ROUNDS_CAP, ROUNDS_PATIENCE
+from automl_local.search import ESTIMATORS, ROUNDS_CAP, rounds_patience
 
 # (name, algorithm, portfolio entry, one-hot input): the members every variant shares.
 MEMBERS = [
@@ -98,7 +98,7 @@ def _stopped(algorithm: str, params: dict[str, Any], seed: int, Xtr: Any, ytr: n
         model = est.build(capped, n_jobs=2, seed=seed, n_classes=2)
         rounds.append(est.fit_early_stopped(
             model, (Xtr.iloc[tr], ytr[tr], None), (Xtr.iloc[va], ytr[va], None), [],
-            patience=ROUNDS_PATIENCE, auc=True))  # fmt: skip
+            patience=rounds_patience(params), auc=True))  # fmt: skip
         p[va] = model.predict_proba(Xtr.iloc[va])[:, 1]
     refit = {**params, name: round(np.mean(rounds) * len(folds) / (len(folds) - 1))}
     model = est.fit(est.build(refit, n_jobs=2, seed=seed, n_classes=2), Xtr, ytr, None, [])

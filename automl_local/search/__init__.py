@@ -48,6 +48,7 @@ from automl_local.search._worker import (
     error_detail,
     refit,
     rescore_trial,
+    rounds_patience,
 )
 
 __all__ = [
@@ -87,6 +88,7 @@ __all__ = [
     "register",
     "rescore_trial",
     "resolve_algorithms",
+    "rounds_patience",
     "run_search",
     "stratified_splits",
 ]
