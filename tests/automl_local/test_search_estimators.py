@@ -157,7 +157,7 @@ def test_rescoring_stops_each_fold_with_the_learning_rates_patience(
 ) -> None:
     """With 50 rounds' patience at a learning rate of 0.015, one bank-marketing fold stopped at
     62 rounds, the others at 762 and 521, and its predictions sank the trial's CV score."""
-    from automl_local.search import SharedData, rescore_trial
+    from automl_local.search import SharedData, rescore_trial, stratified_splits
 
     seen: list[int] = []
     base = type(ESTIMATORS["LightGBM"])
@@ -170,8 +170,7 @@ def test_rescoring_stops_each_fold_with_the_learning_rates_patience(
 
     monkeypatch.setitem(ESTIMATORS, "LightGBM", Probe())
     X, y = _noisy(600, 0)
-    idx = np.arange(600)
-    folds = [(np.setdiff1d(idx, idx[k::3]), idx[k::3]) for k in range(3)]
+    folds = stratified_splits(3, y, 0)
     shared = SharedData(matrices={"tree": X}, categorical={"tree": []}, y=y, w=None,
                         splits=folds, n_classes=2, metric="AUC_weighted", n_jobs=1, seed=0,
                         rescore_splits=folds)  # fmt: skip
