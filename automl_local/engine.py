@@ -30,13 +30,12 @@ from typing import Any
 import numpy as np
 
 from automl_local import metrics
+from automl_local.budget import SAVE_SECONDS, EndOfBudget
 from automl_local.ensemble import (
-    VOTE_MAX_MEMBERS,
     Candidate,
     bagged_selection,
     build_ensembles,
     choose,
-    ensemble_seconds,
     leaderboard_candidates,
     refit_candidate,
     trial_candidates,
@@ -81,10 +80,6 @@ DEFAULT_MAX_TRIALS = 1000  # Azure's service default
 # of each algorithm (the search piles up near-copies of one model; diversity is what
 # an ensemble gains from).
 MAX_ENSEMBLE_CANDIDATES = 20
-# Seconds kept at the end of the budget for the explanation and for saving and
-# registering the MLflow model (measured: 2-4 s each on 2 cores, bank marketing).
-EXPLAIN_SECONDS = 4.0
-SAVE_SECONDS = 5.0
 SMALL_DATA_CELLS = 200_000  # below this many matrix cells a trial fits on one thread
 
 
@@ -166,7 +161,6 @@ class _JobRun:
         self.n_ensembles = ensembles if max_trials >= 3 else 0
         self.max_trials = max_trials
         self.refit_slots = max(self.n_workers, os.cpu_count() or 1)
-        self._ensemble_seconds: float | None = None
         self.tracker = Tracker(workspace.tracking_uri, workspace.artifact_root, s.experiment_name)
 
     # -- phases -------------------------------------------------------------
@@ -225,7 +219,15 @@ class _JobRun:
         side_slots = max(1, min(self.refit_slots, (os.cpu_count() or 1) // n_jobs))
         # With a holdout the job drew itself, the best trials are re-scored at the end by
         # k-fold cross-validation over every row (automl_local.rescore): the folds go out now.
-        self.cv = RescoreStage(d, s.seed, self.budget, side_slots, self._refit_seconds)
+        self.y_eval = d.y[d.eval_index]
+        self.w_eval = None if d.w is None else d.w[d.eval_index]
+        self.end = EndOfBudget(
+            self.budget, self.deadline, len(d.y) / max(1, sum(len(tr) for tr, _ in d.splits)),
+            side_slots, self.n_ensembles, s.training.enable_model_explainability,
+            s.primary_metric, self.y_eval, self.w_eval,
+        )  # fmt: skip
+        self.cv = RescoreStage(d, s.seed, self.budget, side_slots, self.end.refit_seconds)
+        self.end.rescoring = self.cv
         self.shared = SharedData(
             matrices=matrices,
             categorical=categorical,
@@ -240,8 +242,6 @@ class _JobRun:
         )
         self.resources = Resources(cpus=n_jobs)
         executor.share(self.shared)  # the matrices go to the workers once
-        self.y_eval = d.y[d.eval_index]
-        self.w_eval = None if d.w is None else d.w[d.eval_index]
 
     def _guardrails(self) -> None:
         import pandas as pd
@@ -280,36 +280,6 @@ class _JobRun:
             },
         )
 
-    def _reserve(self, records: list[TrialRecord]) -> float:
-        """Time to keep for the end: the re-scoring and its models' refit (``RescoreStage``),
-        or without it the refit of the holdout's likely pick; then the rest."""
-        rescoring = self.cv.reserve(records)
-        if not rescoring:
-            return self._end_reserve(records)
-        return min(0.4 * self.budget, rescoring + self._rest(records))
-
-    def _refit_seconds(self, records: list[TrialRecord]) -> float:
-        """Refitting these trials' models on every row, side by side as cores allow."""
-        rows = len(self.data.y) / max(1, sum(len(tr) for tr, _ in self.data.splits))
-        side = max(1, min(self.cv.slots, len(records)))
-        return 1.3 * rows * sum(r.fit_seconds for r in records) / side
-
-    def _end_reserve(self, records: list[TrialRecord]) -> float:
-        """Without re-scoring: the refit of the likely winner's (up to 8) members, the rest."""
-        likely = VOTE_MAX_MEMBERS if self.n_ensembles else 3
-        ok = sorted((r for r in records if r.ok), key=lambda r: -r.score)[:likely]
-        return min(0.4 * self.budget, self._refit_seconds(ok) + self._rest(records))
-
-    def _rest(self, records: list[TrialRecord]) -> float:
-        """After the refit: the ensembles (timed once, on the best trial), explanation, saving."""
-        best = max((r for r in records if r.ok), key=lambda r: r.score, default=None)
-        if self._ensemble_seconds is None and best is not None and best.oof_path:
-            self._ensemble_seconds = ensemble_seconds(
-                np.load(best.oof_path), self.y_eval, self.s.primary_metric, self.w_eval)
-        ensembles = self._ensemble_seconds or 0.0
-        explain = EXPLAIN_SECONDS if self.s.training.enable_model_explainability else 0.0
-        return (ensembles if self.n_ensembles and best else 0.0) + explain + SAVE_SECONDS
-
     def _ensemble_score(self, records: list[TrialRecord]) -> float:
         """What the VotingEnsemble over these trials scores (early termination asks)."""
         oofs = [np.load(r.oof_path) for r in trial_library(records, MAX_ENSEMBLE_CANDIDATES)]
@@ -331,7 +301,7 @@ class _JobRun:
             exit_score=lim.exit_score,
             early_termination=bool(lim.enable_early_termination),
             workers=self.n_workers,
-            refit_reserve=self._reserve,
+            refit_reserve=self.end.reserve,
             ensemble_score=self._ensemble_score if self.n_ensembles else None,
         )
         self.emit(
@@ -453,11 +423,14 @@ class _JobRun:
         self.emit({"event": "phase", "phase": "ensembling", "stop_reason": reason})
         singles, self.failed_rows = trial_candidates(records, MAX_ENSEMBLE_CANDIDATES)
         rescored = self.cv.run(executor, records, self.shared, resources=self.resources,
-                               deadline=self.deadline - self._rest(records),
+                               deadline=self.deadline - self.end.rest(records),
                                emit=self.emit, notes=d.notes)  # fmt: skip
         pool, y, w = (rescored.candidates, rescored.y, rescored.w) if rescored else (
             singles, self.y_eval, self.w_eval)  # fmt: skip
-        ensembles = self._ensembles(pool, y, w, max(r.number for r in records) + 1)
+        fallback = max(pool, key=lambda c: c.score)
+        skip = self.end.ensembles_note([r for r in records if r.number == fallback.number])
+        d.notes += [skip] if skip else []
+        ensembles = [] if skip else self._ensembles(pool, y, w, max(r.number for r in records) + 1)
         preferred = choose([*pool, *ensembles], y, s.primary_metric, w, seed=s.seed)
         top = max([*pool, *ensembles], key=lambda c: c.score)
         if preferred is not top:
@@ -465,7 +438,6 @@ class _JobRun:
                 f"{preferred.algorithm} ({preferred.score:.4f}) chosen over {top.algorithm} "
                 f"({top.score:.4f}): within the validation score's standard error (see README)."
             )
-        fallback = max(pool, key=lambda c: c.score)
         by_number = {c.number: c for c in singles}
         candidates, self.failed_rows = leaderboard_candidates(
             singles, pool, ensembles, self.failed_rows)  # fmt: skip

@@ -161,25 +161,38 @@ Scorer = Callable[[np.ndarray], float]
 def scorer(metric: str, y: np.ndarray, w: np.ndarray | None = None) -> Scorer:
     """The primary metric of probabilities on fixed labels, as a one-argument function.
 
-    Ensemble selection scores thousands of blends of the same rows: for an
-    unweighted binary AUC (the usual case) the labels' positions are computed
-    once and each call costs one sort (Mann-Whitney), a few times cheaper than
-    scikit-learn's checks; every other metric goes through ``metrics.score``.
+    Ensemble selection scores thousands of blends of the same rows. For an unweighted
+    ``AUC_weighted`` the labels' positions are computed once and each call ranks the
+    probabilities once (Mann-Whitney, one column per class): through scikit-learn, a
+    10-class AUC on 1,437 rows cost 33 ms, and one digits job's VotingEnsemble took 34 s
+    of a 60 s budget, so the job failed at its refit. Every other metric goes through
+    ``metrics.score``.
     """
-    binary = metric == "AUC_weighted" and w is None and int(y.max(initial=0)) <= 1
-    n_pos = int((y == 1).sum())
-    if not binary or n_pos in (0, len(y)):
+    if metric != "AUC_weighted" or w is not None:
         return lambda p: metrics.score(metric, y, p, w)
-    positive = y == 1
-    n_neg = len(y) - n_pos
+    from scipy.stats import rankdata
+
+    n = len(y)
+    masks: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def auc(p: np.ndarray) -> float:
-        if p.shape[1] != 2:
+        k = p.shape[1]
+        if k not in masks:
+            onehot = y[:, None] == np.arange(k)[None, :]
+            support = onehot.sum(axis=0)
+            masks[k] = onehot, support, (support > 0) & (support < n)
+        onehot, support, ok = masks[k]
+        if not ok.any():
             return metrics.score(metric, y, p, w)
-        from scipy.stats import rankdata
-
-        ranks = rankdata(p[:, 1])
-        return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+        if k == 2:  # the positive class's column only, as metrics.score (1 - p can tie apart)
+            pos = support[1]
+            ranks = rankdata(p[:, 1])
+            return float((ranks[onehot[:, 1]].sum() - pos * (pos + 1) / 2) / (pos * (n - pos)))
+        ranks = rankdata(p, axis=0)
+        sums = (ranks * onehot).sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per = (sums - support * (support + 1) / 2) / (support * (n - support))
+        return float(np.average(per[ok], weights=support[ok]))
 
     return auc
 

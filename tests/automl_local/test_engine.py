@@ -121,6 +121,26 @@ def test_multiclass_job(tmp_path):
     assert len(result["leaderboard"]) == 3
 
 
+def test_ensembles_that_would_pass_the_deadline_are_skipped_and_the_job_ends(
+    tmp_path, monkeypatch
+):
+    # The reserve is capped at 40 % of the budget; a 10-class digits job's ensembles once
+    # needed more than that, ran past the deadline, and the job failed at its refit.
+    monkeypatch.setattr("automl_local.budget.ensemble_seconds", lambda *a, **k: 10_000.0)
+    s = _job(
+        tmp_path,
+        "slow_blends",
+        make_frame(300, classes=3),
+        limits=LimitSettings(max_trials=6, timeout_minutes=1),  # 4 trials, 2 ensembles
+    )
+    result = run_job(s, Workspace(tmp_path / "ws"), emit=lambda e: None)
+    assert result["status"] == "Completed" and len(result["leaderboard"]) == 4
+    assert not any(row["algorithm"].endswith("Ensemble") for row in result["leaderboard"])
+    (note,) = [n for n in result["notes"] if "ensembles" in n]
+    assert note.startswith("The ensembles were not built: they would take about 10000 s and ")
+    assert note.endswith("Raise limits.timeout_minutes to get them.")
+
+
 def test_exit_score_stops_the_search(tmp_path):
     s = _job(
         tmp_path,

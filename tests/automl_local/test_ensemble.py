@@ -99,6 +99,16 @@ def test_fast_scorer_equals_the_metric_with_ties_and_falls_back_otherwise(candid
     assert scorer("accuracy", y)(p) == metrics.score("accuracy", y, p)
 
 
+@pytest.mark.parametrize("k", [3, 10])
+def test_fast_scorer_equals_the_multiclass_metric_with_ties_and_an_absent_class(k):
+    rng = np.random.default_rng(k)
+    y = rng.integers(0, k - 1, 1500)  # the last class never occurs in these rows
+    p = rng.dirichlet(np.ones(k), len(y)).round(2)  # many ties
+    assert scorer("AUC_weighted", y)(p) == pytest.approx(metrics.score("AUC_weighted", y, p))
+    one_class = np.zeros(20, dtype=int)
+    assert np.isnan(scorer("AUC_weighted", one_class)(p[:20]))
+
+
 def test_library_keeps_other_algorithms_beside_the_copies_of_the_best():
     ranked = [f"rf{i}" for i in range(10)] + ["lgbm0", "xgb0", "rf10"]
     groups = ["RF"] * 10 + ["LGBM", "XGB", "RF"]
