@@ -217,8 +217,6 @@ class _JobRun:
         d = self.data
         # Refits and re-scoring run side by side as far as the cores allow.
         side_slots = max(1, min(self.refit_slots, (os.cpu_count() or 1) // n_jobs))
-        # With a holdout the job drew itself, the best trials are re-scored at the end by
-        # k-fold cross-validation over every row (automl_local.rescore): the folds go out now.
         self.y_eval = d.y[d.eval_index]
         self.w_eval = None if d.w is None else d.w[d.eval_index]
         self.end = EndOfBudget(
@@ -226,6 +224,8 @@ class _JobRun:
             side_slots, self.n_ensembles, s.training.enable_model_explainability,
             s.primary_metric, self.y_eval, self.w_eval,
         )  # fmt: skip
+        # With a holdout the job drew itself, the best trials are re-scored at the end by
+        # k-fold cross-validation over every row (automl_local.rescore): the folds go out now.
         self.cv = RescoreStage(d, s.seed, self.budget, side_slots, self.end.refit_seconds)
         self.end.rescoring = self.cv
         self.shared = SharedData(
