@@ -129,13 +129,21 @@ def plan(
 ) -> list[TrialRecord]:
     """The best (up to ``size``) trials whose re-scoring, and the refit of them all on every
     row (``refit_seconds``), fit in ``seconds``, best first: a trial too slow for the time
-    left is passed over for the next one (none at all below two)."""
+    left is passed over for the next one; none at all below two, or when the best trial is
+    too slow.
+
+    The ensembles and the choice then see only the re-scored trials, so a stage without the
+    best one would drop the job's strongest model for weaker ones: in 60 s bank jobs the stage
+    re-scored a RandomForest and an SGD when the best LightGBMs did not fit, and the job
+    scored 0.9494 on new rows, against 0.9512 for the same seed choosing on the holdout.
+    """
     chosen: list[TrialRecord] = []
-    for r in rescore_library(records, size):
+    library = rescore_library(records, size)
+    for r in library:
         with_r = [*chosen, r]
         if rescore_seconds(with_r, rows_ratio, slots) + refit_seconds(with_r) <= seconds:
             chosen.append(r)
-    return chosen if len(chosen) >= 2 else []
+    return chosen if len(chosen) >= 2 and chosen[0] is library[0] else []
 
 
 @dataclass

@@ -158,6 +158,9 @@ def test_the_stage_shrinks_then_is_skipped_as_time_runs_short() -> None:
     assert plan(records, 5.0, rows_ratio=1.0, slots=2) == []  # not even two models fit
     records[1].seconds = 20.0  # too slow for the time left: the next trials instead
     assert [r.number for r in plan(records, 12.0, rows_ratio=1.0, slots=2)] == [0, 2, 4]
+    records[0].seconds = 20.0  # the best itself: no stage, rather than one without it
+    assert plan(records, 12.0, rows_ratio=1.0, slots=2) == []
+    assert len(plan(records, 1e9, rows_ratio=1.0, slots=2)) == RESCORE_MODELS
 
 
 def test_the_stage_takes_more_trials_when_time_is_left_counting_their_refit() -> None:
